@@ -1,0 +1,25 @@
+"""ebmm: deep energy-based associative memory with meta-learned fast writing.
+
+Bartunov, Rae, Osindero, Lillicrap, *Meta-Learning Deep Energy-Based Memory Models*, ICLR 2020.
+"""
+
+from ebmm.build import build_memory, load_memory
+from ebmm.config import Config, load_config
+from ebmm.energy import AutoencoderEnergy, GatedRNNEnergy
+from ebmm.memory import EnergyMemory, MemoryState
+from ebmm.protocol import AssociativeMemory, Retrieval
+
+__all__ = [
+    "AssociativeMemory",
+    "AutoencoderEnergy",
+    "Config",
+    "EnergyMemory",
+    "GatedRNNEnergy",
+    "MemoryState",
+    "Retrieval",
+    "build_memory",
+    "load_config",
+    "load_memory",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Benchmarks: metrics, tasks, tables and plots."""

@@ -1,0 +1,76 @@
+"""Plots made from results files and metrics logs (matplotlib, headless)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+LABELS = {
+    "ebmm": "EBMM (ours)",
+    "hopfield_hebb": "Hopfield, Hebb",
+    "hopfield_storkey": "Hopfield, Storkey",
+    "hopfield_pinv": "Hopfield, pseudo-inverse",
+    "oracle": "nearest-neighbour oracle",
+    "query": "corrupted query",
+}
+
+
+def plot_binary(result: dict[str, Any], out: str | Path, paper: dict[str, dict[int, float]] | None = None) -> Path:
+    """Error bits per pattern against the number of stored patterns, one line per model."""
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for name, row in result["results"].items():
+        counts = [int(n) for n in row]
+        means = [row[str(n)]["mean"] for n in counts]
+        low = [row[str(n)]["mean"] - row[str(n)]["p5"] for n in counts]
+        high = [row[str(n)]["p95"] - row[str(n)]["mean"] for n in counts]
+        style = dict(linestyle="--", color="grey") if name == "query" else {}
+        ax.errorbar(counts, means, yerr=[low, high], marker="o", capsize=3, label=LABELS.get(name, name), **style)
+    if paper and "ebmm" in paper:
+        counts = sorted(paper["ebmm"])
+        ax.plot(counts, [paper["ebmm"][n] for n in counts], "k*", markersize=10, label="EBMM, paper")
+    ax.set_xlabel("stored patterns N")
+    ax.set_ylabel("error bits per pattern (of 128)")
+    protocol = result.get("protocol", {})
+    ax.set_title(f"Binary strings, {protocol.get('corruption', '?')} {protocol.get('corrupt_bits', '?')} bits; "
+                 f"{protocol.get('episodes', '?')} episodes", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
+
+
+def plot_training(records: list[dict[str, Any]], out: str | Path, title: str = "") -> Path:
+    """Meta-training curve: training loss and evaluation error bits against meta-updates."""
+    train = [r for r in records if r["kind"] == "train"]
+    evals = [r for r in records if r["kind"] == "eval"]
+    fig, (ax_loss, ax_bits) = plt.subplots(1, 2, figsize=(10, 4))
+    ax_loss.plot([r["step"] for r in train], [r["loss"] for r in train], lw=0.8)
+    ax_loss.set_xlabel("meta-updates")
+    ax_loss.set_ylabel("meta-loss (squared error summed over read steps)")
+    ax_loss.set_yscale("log")
+    ax_loss.grid(alpha=0.3)
+    keys = sorted({k for r in evals for k in r if k.startswith("hamming@")}, key=lambda k: int(k.split("@")[1]))
+    for key in keys:
+        ax_bits.plot([r["step"] for r in evals], [r[key] for r in evals], marker=".", label=f"N={key.split('@')[1]}")
+    ax_bits.axhline(32, color="grey", linestyle="--", lw=0.8, label="corrupted query")
+    ax_bits.set_xlabel("meta-updates")
+    ax_bits.set_ylabel("error bits on fresh episodes")
+    ax_bits.grid(alpha=0.3)
+    ax_bits.legend(fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out

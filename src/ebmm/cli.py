@@ -1,0 +1,231 @@
+"""The ``ebmm`` command line: train, bench, plot, demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+import torch
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CHECKPOINT = PACKAGE_ROOT / "checkpoints" / "binary"
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from error
+    if not values or any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+    return values
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ebmm", description="Deep energy-based associative memory with meta-learned fast writing.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="meta-train an EnergyMemory from a config file")
+    train.add_argument("--config", required=True, help="TOML config (see configs/)")
+    train.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a config field, e.g. --set train.lr=1e-4 (repeatable)")
+    train.add_argument("--out", required=True, help="run folder for checkpoints and metrics")
+    train.add_argument("--resume", action="store_true", help="continue the run in --out from its latest checkpoint")
+    train.add_argument("--device", default=None, help="cpu, cuda, ... (overrides train.device)")
+    train.add_argument("--max-steps", type=_positive_int, default=None,
+                       help="stop after this many more updates (checkpointed), e.g. to split a run into sessions")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    bench = sub.add_parser("bench", help="benchmarks")
+    bench_sub = bench.add_subparsers(dest="bench", required=True)
+    binary = bench_sub.add_parser("binary", help="error bits on random binary strings, EBMM against the Hopfield nets")
+    binary.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT), help="checkpoint or run folder")
+    binary.add_argument("--patterns", type=_int_list, default=[16, 32, 48, 64, 96], help="comma-separated N")
+    binary.add_argument("--episodes", type=_positive_int, default=100)
+    binary.add_argument("--seed", type=int, default=0)
+    binary.add_argument("--corruption", choices=["resample", "erase", "flip"], default="resample")
+    binary.add_argument("--corrupt-bits", type=int, default=64)
+    binary.add_argument("--dynamics", choices=["async", "sync"], default="async", help="Hopfield update order")
+    binary.add_argument("--models", default="ebmm,hopfield_hebb,hopfield_storkey,hopfield_pinv,oracle",
+                        help="comma-separated subset of the models")
+    binary.add_argument("--json", default=None, help="write the results here")
+    binary.add_argument("--plot", default=None, help="write a PNG plot here")
+    binary.add_argument("--device", default="cpu")
+
+    speed = bench_sub.add_parser("speed", help="milliseconds per meta-step, write and read; peak memory")
+    speed.add_argument("--config", required=True)
+    speed.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    speed.add_argument("--steps", type=_positive_int, default=5)
+    speed.add_argument("--no-naive", action="store_true", help="skip timing the straightforward reference")
+    speed.add_argument("--json", default=None)
+    speed.add_argument("--device", default="cpu")
+
+    plot = sub.add_parser("plot", help="plots from results files and metrics logs")
+    plot_sub = plot.add_subparsers(dest="plot", required=True)
+    plot_training = plot_sub.add_parser("training", help="meta-training curve of a run")
+    plot_training.add_argument("run", help="run folder (holds metrics.jsonl)")
+    plot_training.add_argument("--out", required=True)
+    plot_binary = plot_sub.add_parser("binary", help="error bits against N from a `bench binary` JSON")
+    plot_binary.add_argument("results", help="JSON written by `ebmm bench binary`")
+    plot_binary.add_argument("--out", required=True)
+
+    demo = sub.add_parser("demo", help="write, corrupt and read binary strings; compare with Hopfield nets")
+    demo.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
+    demo.add_argument("--patterns", type=_int_list, default=[16, 32, 48, 64, 96])
+    demo.add_argument("--episodes", type=_positive_int, default=20)
+    demo.add_argument("--seed", type=int, default=None, help="default: a fresh seed from the clock")
+    return parser
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from ebmm.config import load_config
+    from ebmm.train import train
+
+    overrides = list(args.overrides)
+    if args.device:
+        overrides.append(f"train.device={json.dumps(args.device)}")
+    config = load_config(args.config, overrides)
+    result = train(config, args.out, resume=args.resume, quiet=args.quiet, max_steps=args.max_steps)
+    print(f"trained to step {result.step}; run folder {result.run_dir}")
+    if result.last_eval:
+        bits = {k: round(v, 2) for k, v in result.last_eval.items() if k.startswith("hamming@")}
+        print(f"error bits on fresh episodes: {bits}")
+    return 0
+
+
+def _build_models(names: list[str], checkpoint: str, dynamics: str, seed: int, device: str) -> dict:
+    from ebmm.baselines import BASELINES
+    from ebmm.build import load_memory
+
+    models = {}
+    for name in names:
+        if name == "ebmm":
+            memory, _ = load_memory(checkpoint, device=device)
+            models[name] = memory.eval()
+        elif name.startswith("hopfield_"):
+            models[name] = BASELINES[name](dynamics=dynamics, seed=seed)
+        elif name in BASELINES:
+            models[name] = BASELINES[name]()
+        else:
+            raise ValueError(f"unknown model {name!r}; choose from ebmm, {', '.join(sorted(BASELINES))}")
+    return models
+
+
+def _checkpoint_info(checkpoint: str) -> dict:
+    from ebmm.build import resolve_checkpoint
+    from ebmm.checkpoint import load_json
+
+    folder = resolve_checkpoint(checkpoint)
+    info = {"path": str(checkpoint)}
+    if (folder / "state.json").is_file():
+        info.update(load_json(folder / "state.json"))
+    return info
+
+
+def _cmd_bench_binary(args: argparse.Namespace) -> int:
+    from ebmm.bench.binary import PAPER_BINARY, benchmark_binary, command_line, format_table, git_revision
+    from ebmm.bench.plots import plot_binary
+    from ebmm.checkpoint import save_json
+
+    names = [n.strip() for n in args.models.split(",") if n.strip()]
+    models = _build_models(names, args.checkpoint, args.dynamics, args.seed, args.device)
+    started = time.perf_counter()
+    results = benchmark_binary(models, args.patterns, args.episodes, args.seed, args.corruption, args.corrupt_bits,
+                               progress=lambda line: print(line, file=sys.stderr, flush=True))
+    payload = {
+        "benchmark": "binary",
+        "command": command_line(),
+        "git_revision": git_revision(),
+        "protocol": {
+            "dim": 128, "corruption": args.corruption, "corrupt_bits": args.corrupt_bits,
+            "episodes": args.episodes, "hopfield_dynamics": args.dynamics,
+            "metric": "mean error bits per pattern after thresholding at 0.5; p5/p95 over per-episode means",
+        },
+        "seed": args.seed,
+        "checkpoint": _checkpoint_info(args.checkpoint) if "ebmm" in names else None,
+        "seconds": time.perf_counter() - started,
+        "results": results,
+        "paper": {k: {str(n): v for n, v in row.items()} for k, row in PAPER_BINARY.items()},
+    }
+    print(format_table(results, PAPER_BINARY))
+    if args.json:
+        save_json(args.json, payload)
+        print(f"wrote {args.json}")
+    if args.plot:
+        plot_binary(payload, args.plot, PAPER_BINARY)
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def _cmd_bench_speed(args: argparse.Namespace) -> int:
+    from ebmm.bench.speed import run_speed_benchmark
+
+    run_speed_benchmark(args.config, args.overrides, args.steps, args.json, args.device, naive=not args.no_naive)
+    return 0
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from ebmm.bench.binary import PAPER_BINARY
+    from ebmm.bench.plots import plot_binary, plot_training
+    from ebmm.checkpoint import load_json
+    from ebmm.train import read_metrics
+
+    if args.plot == "training":
+        config = load_json(Path(args.run) / "config.json") if (Path(args.run) / "config.json").is_file() else {}
+        out = plot_training(read_metrics(args.run), args.out, title=config.get("name", ""))
+    else:
+        out = plot_binary(load_json(args.results), args.out, PAPER_BINARY)
+    print(f"wrote {out}")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from ebmm.bench.binary import PAPER_BINARY, benchmark_binary, format_table
+
+    seed = args.seed if args.seed is not None else int(time.time()) % 100_000
+    print(f"ebmm demo: writing random 128-bit strings into an EBMM ({args.checkpoint}),")
+    print(f"corrupting each by re-sampling 64 random bits, reading them back; {args.episodes} episodes per N, seed {seed}.")
+    print("Same episodes for classical Hopfield nets (8,256 floats) and a nearest-neighbour oracle (stores the patterns).")
+    names = ["ebmm", "hopfield_hebb", "hopfield_storkey", "hopfield_pinv", "oracle"]
+    models = _build_models(names, args.checkpoint, "async", seed, "cpu")
+    started = time.perf_counter()
+    results = benchmark_binary(models, args.patterns, args.episodes, seed)
+    print(format_table(results, PAPER_BINARY))
+    print(f"mean error bits per pattern [5th, 95th percentile of episodes]; 'paper' rows: Bartunov et al. 2020. "
+          f"({time.perf_counter() - started:.1f} s)")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    try:
+        if args.command == "train":
+            return _cmd_train(args)
+        if args.command == "bench":
+            return _cmd_bench_binary(args) if args.bench == "binary" else _cmd_bench_speed(args)
+        if args.command == "plot":
+            return _cmd_plot(args)
+        if args.command == "demo":
+            return _cmd_demo(args)
+    except (ValueError, FileNotFoundError, FileExistsError, TypeError) as error:
+        print(f"ebmm {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""Typed experiment configuration, loaded from TOML, with ``section.key=value`` overrides."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python < 3.11
+    import tomli as tomllib  # type: ignore[no-redef]
+
+
+@dataclass
+class ModelConfig:
+    """The energy network and the write/read rules around it."""
+
+    energy: str = "autoencoder"
+    energy_args: dict[str, Any] = field(default_factory=dict)
+    pattern_dim: int = 128
+    write_steps: int = 3
+    read_steps: int = 5
+    write_terms: list[str] = field(default_factory=lambda: ["energy", "gradnorm", "prior"])
+    write_rate_init: list[float] = field(default_factory=lambda: [1e-4, 1e-4, 1e-4])
+    read_step_init: float = 0.1
+    read_step_decay_init: float = 0.9
+    momentum_init: float = 0.5
+    momentum_decay_init: float = 0.9
+
+
+@dataclass
+class TaskConfig:
+    """Episodes: how many random strings are written and how queries are corrupted.
+
+    ``patterns`` lists the memory loads N; each meta-update draws one of them at random, so a list
+    is a curriculum over loads (one value: a fixed N).
+    """
+
+    patterns: list[int] = field(default_factory=lambda: [32])
+    corruption: str = "resample"
+    corrupt_bits: int = 64
+
+
+@dataclass
+class TrainConfig:
+    """The meta-trainer (paper defaults for the optimiser: AdamW 5e-5, decay 1e-6, clip 0.05)."""
+
+    steps: int = 10_000
+    meta_batch: int = 1
+    lr: float = 5e-5
+    weight_decay: float = 1e-6
+    clip_norm: float = 0.05
+    grad_mode: str = "second_order"
+    first_order_steps: int = 0
+    seed: int = 0
+    log_every: int = 50
+    eval_every: int = 500
+    eval_episodes: int = 20
+    eval_patterns: list[int] = field(default_factory=lambda: [16, 32, 48, 64])
+    checkpoint_every: int = 500
+    device: str = "cpu"
+
+
+@dataclass
+class Config:
+    """A whole experiment: model, task and training."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    task: TaskConfig = field(default_factory=TaskConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    name: str = "experiment"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+_SECTIONS = {"model": ModelConfig, "task": TaskConfig, "train": TrainConfig}
+
+
+def _check_type(where: str, value: Any, default: Any) -> Any:
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ValueError(f"{where} must be true or false, got {value!r}")
+    elif isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{where} must be an integer, got {value!r}")
+    elif isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{where} must be a number, got {value!r}")
+        value = float(value)
+    elif isinstance(default, str):
+        if not isinstance(value, str):
+            raise ValueError(f"{where} must be a string, got {value!r}")
+    elif isinstance(default, list):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = [value]
+        if not isinstance(value, list):
+            raise ValueError(f"{where} must be a list, got {value!r}")
+        if default:  # check the elements against the default's element type
+            value = [_check_type(f"{where}[{i}]", item, default[0]) for i, item in enumerate(value)]
+    elif isinstance(default, dict):
+        if not isinstance(value, dict):
+            raise ValueError(f"{where} must be a table, got {value!r}")
+    return value
+
+
+def config_from_dict(data: dict[str, Any]) -> Config:
+    """Build a ``Config``; unknown sections or keys raise ``ValueError`` naming them."""
+    config = Config()
+    for key, value in data.items():
+        if key == "name":
+            config.name = _check_type("name", value, "")
+            continue
+        if key not in _SECTIONS:
+            raise ValueError(f"unknown config section {key!r}; expected one of {sorted(_SECTIONS)} or 'name'")
+        if not isinstance(value, dict):
+            raise ValueError(f"config section {key!r} must be a table")
+        section = getattr(config, key)
+        known = {f.name for f in dataclasses.fields(section)}
+        for sub, subvalue in value.items():
+            if sub not in known:
+                raise ValueError(f"unknown config key {key}.{sub}; known keys: {sorted(known)}")
+            setattr(section, sub, _check_type(f"{key}.{sub}", subvalue, getattr(section, sub)))
+    validate(config)
+    return config
+
+
+def validate(config: Config) -> None:
+    """Check values that types alone do not catch."""
+    from ebmm.memory import GRAD_MODES
+
+    if config.train.grad_mode not in GRAD_MODES[:2]:
+        raise ValueError(f"train.grad_mode must be one of {GRAD_MODES[:2]}, got {config.train.grad_mode!r}")
+    if not config.task.patterns or any(n < 1 for n in config.task.patterns):
+        raise ValueError(f"task.patterns must list positive pattern counts, got {config.task.patterns}")
+    for key in ("steps", "meta_batch", "log_every", "eval_every", "checkpoint_every", "eval_episodes"):
+        if getattr(config.train, key) < 1:
+            raise ValueError(f"train.{key} must be >= 1, got {getattr(config.train, key)}")
+    if config.train.lr <= 0:
+        raise ValueError(f"train.lr must be positive, got {config.train.lr}")
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Parse ``section.key=value``; the value is read as a TOML literal, else kept as a string."""
+    if "=" not in text:
+        raise ValueError(f"override {text!r} must look like section.key=value")
+    path, raw = text.split("=", 1)
+    keys = path.strip().split(".")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return keys, value
+
+
+def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -> Config:
+    """Load a TOML config (or the defaults when ``path`` is None) and apply overrides."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"config file not found: {path}")
+        try:
+            data = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as error:
+            raise ValueError(f"config file {path} is not valid TOML: {error}") from error
+    for text in overrides:
+        keys, value = parse_override(text)
+        target = data
+        for key in keys[:-1]:
+            target = target.setdefault(key, {})
+            if not isinstance(target, dict):
+                raise ValueError(f"override {text!r}: {key!r} is not a section")
+        target[keys[-1]] = value
+    return config_from_dict(data)

@@ -1,0 +1,17 @@
+"""Energy networks: the protocol and the architectures that ship with ebmm."""
+
+from ebmm.energy.autoencoder import AutoencoderEnergy
+from ebmm.energy.base import count_floats, he_init_, is_memory_parameter, writable_names
+from ebmm.energy.gated_rnn import GatedRNNEnergy
+from ebmm.energy.registry import build_energy, ENERGIES
+
+__all__ = [
+    "AutoencoderEnergy",
+    "GatedRNNEnergy",
+    "ENERGIES",
+    "build_energy",
+    "count_floats",
+    "he_init_",
+    "is_memory_parameter",
+    "writable_names",
+]

@@ -1,0 +1,25 @@
+"""Build an energy network from a config name and keyword arguments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from ebmm.energy.autoencoder import AutoencoderEnergy
+from ebmm.energy.gated_rnn import GatedRNNEnergy
+
+ENERGIES: dict[str, type[nn.Module]] = {
+    "gated_rnn": GatedRNNEnergy,
+    "autoencoder": AutoencoderEnergy,
+}
+
+
+def build_energy(name: str, **kwargs: Any) -> nn.Module:
+    """Instantiate the energy called ``name`` (see ``ENERGIES``) with ``kwargs``."""
+    if name not in ENERGIES:
+        raise ValueError(f"unknown energy {name!r}; choose one of {sorted(ENERGIES)}")
+    try:
+        return ENERGIES[name](**kwargs)
+    except TypeError as error:
+        raise ValueError(f"bad arguments for energy {name!r}: {error}") from error

@@ -1,0 +1,308 @@
+"""EnergyMemory: write by a few meta-learned gradient steps, read by projected Nesterov descent.
+
+Writing (METHOD.md §2): from the meta-learned initial fast weights θ̄,
+
+    θ^(t+1) = θ^(t) − Σ_k r^(t)_{p,k} ∇_p term_k,   terms: E(x), ‖∇_x E(x)‖², ‖θ − θ̄‖²
+
+with one softplus-positive rate per write step × writable tensor × term. ∇_θ E comes from the same
+backward pass that computes ∇_x E, ∇_θ‖∇_x E‖² from one more (double-)backward pass, and the prior
+term's gradient is analytic, 2(θ − θ̄): one backward pass over θ per step.
+
+Reading: ``K`` projected gradient steps on the query with Nesterov momentum, learned
+non-increasing step sizes γ and momenta ψ, projection = clipping to the data range.
+
+Gradient modes: ``"second_order"`` differentiates through every inner gradient (full
+meta-gradient), ``"first_order"`` treats the write-step gradients as constants (the read stays
+differentiable, or nothing would train the static weights), ``"none"`` keeps no graph at all
+(inference).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call, vmap
+
+from ebmm.energy.base import WritablePredicate, count_floats, is_memory_parameter, writable_names
+from ebmm.protocol import Retrieval, check_batch_matches, check_patterns
+
+GradMode = Literal["second_order", "first_order", "none"]
+GRAD_MODES: tuple[str, ...] = ("second_order", "first_order", "none")
+WRITE_TERMS: tuple[str, ...] = ("energy", "gradnorm", "prior")
+
+
+def _inverse_softplus(value: float) -> float:
+    if value <= 0:
+        raise ValueError(f"a softplus-parametrised rate must start positive, got {value}")
+    return value + math.log(-math.expm1(-value)) if value < 20 else value
+
+
+def _logit(value: float) -> float:
+    if not 0.0 < value < 1.0:
+        raise ValueError(f"a sigmoid-parametrised value must start in (0, 1), got {value}")
+    return math.log(value / (1.0 - value))
+
+
+@dataclass
+class MemoryState:
+    """Written fast weights of ``B`` independent memories: name -> tensor ``(B, *param_shape)``."""
+
+    fast: dict[str, torch.Tensor]
+
+    @property
+    def batch_size(self) -> int:
+        return next(iter(self.fast.values())).shape[0]
+
+    def floats(self) -> int:
+        """Floats one written memory occupies (the batch axis excluded)."""
+        return count_floats(self.fast, batch_dims=1)
+
+    def detach(self) -> "MemoryState":
+        return MemoryState({name: value.detach() for name, value in self.fast.items()})
+
+    def save(self, path: str | Path) -> None:
+        """Save the written weights as safetensors (atomic write)."""
+        from ebmm.checkpoint import save_tensors
+
+        save_tensors(path, {name: value.detach() for name, value in self.fast.items()})
+
+    @classmethod
+    def load(cls, path: str | Path) -> "MemoryState":
+        from ebmm.checkpoint import load_tensors
+
+        return cls(load_tensors(path))
+
+
+class EnergyMemory(nn.Module):
+    """An energy network turned into an associative memory, with every meta-parameter inside.
+
+    Arguments:
+        energy: any module mapping ``(..., *pattern_shape)`` to energies ``(...)``.
+        pattern_shape: the shape of one pattern, e.g. ``(128,)``.
+        write_steps: T, the number of gradient steps of a write.
+        read_steps: K, the number of projected Nesterov steps of a read.
+        writable: predicate over parameter names choosing the fast weights (default: modules named
+            ``memory``). Their initial values in ``energy`` are θ̄, meta-learned.
+        write_terms: which of ``("energy", "gradnorm", "prior")`` the writing loss uses.
+        write_rate_init: initial rate per term (paper: 1e-4 each).
+        read_step_init, read_step_decay_init: γ^(1) and the initial σ(η) factor between steps.
+        momentum_init, momentum_decay_init: ψ^(1) and its initial decay factor.
+        value_range: the data range reads are projected onto.
+    """
+
+    def __init__(
+        self,
+        energy: nn.Module,
+        pattern_shape: Sequence[int],
+        write_steps: int = 3,
+        read_steps: int = 5,
+        writable: WritablePredicate = is_memory_parameter,
+        write_terms: Sequence[str] = WRITE_TERMS,
+        write_rate_init: Sequence[float] = (1e-4, 1e-4, 1e-4),
+        read_step_init: float = 0.1,
+        read_step_decay_init: float = 0.9,
+        momentum_init: float = 0.5,
+        momentum_decay_init: float = 0.9,
+        value_range: tuple[float, float] = (0.0, 1.0),
+    ):
+        super().__init__()
+        if write_steps < 1 or read_steps < 1:
+            raise ValueError(f"write_steps and read_steps must be >= 1, got {write_steps}, {read_steps}")
+        unknown = set(write_terms) - set(WRITE_TERMS)
+        if unknown or not write_terms:
+            raise ValueError(f"write_terms must be a non-empty subset of {WRITE_TERMS}, got {list(write_terms)}")
+        if len(write_rate_init) != 3:
+            raise ValueError(f"write_rate_init needs one value per term {WRITE_TERMS}, got {list(write_rate_init)}")
+        self.energy = energy
+        self.pattern_shape = tuple(int(s) for s in pattern_shape)
+        self.write_steps, self.read_steps = int(write_steps), int(read_steps)
+        self.write_terms = tuple(t for t in WRITE_TERMS if t in write_terms)
+        self.value_range = (float(value_range[0]), float(value_range[1]))
+        self.writable = writable_names(energy, writable)
+        raw_rates = torch.tensor([_inverse_softplus(r) for r in write_rate_init])
+        self.write_rate_raw = nn.Parameter(raw_rates.expand(self.write_steps, len(self.writable), 3).clone())
+        self.read_step_raw = nn.Parameter(torch.tensor(_inverse_softplus(read_step_init)))
+        self.read_decay_raw = nn.Parameter(torch.full((self.read_steps - 1,), _logit(read_step_decay_init)))
+        self.momentum_raw = nn.Parameter(torch.tensor(_logit(momentum_init)))
+        self.momentum_decay_raw = nn.Parameter(torch.full((self.read_steps - 1,), _logit(momentum_decay_init)))
+
+    # ------------------------------------------------------------------ parameters
+    def initial_fast_weights(self) -> dict[str, torch.Tensor]:
+        """θ̄: the meta-learned initial values of the writable weights."""
+        params = dict(self.energy.named_parameters())
+        return {name: params[name] for name in self.writable}
+
+    def write_rates(self) -> torch.Tensor:
+        """Positive write rates, shape ``(T, n_writable, 3)`` (terms in ``WRITE_TERMS`` order)."""
+        return F.softplus(self.write_rate_raw)
+
+    def read_schedule(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Step sizes γ^(1..K) and momenta ψ^(1..K), each non-increasing in k."""
+        gamma0 = F.softplus(self.read_step_raw).reshape(1)
+        psi0 = torch.sigmoid(self.momentum_raw).reshape(1)
+        gammas = torch.cumprod(torch.cat([gamma0, torch.sigmoid(self.read_decay_raw)]), 0)
+        psis = torch.cumprod(torch.cat([psi0, torch.sigmoid(self.momentum_decay_raw)]), 0)
+        return gammas, psis
+
+    def memory_floats(self, state: MemoryState | None = None) -> int:
+        """Floats a written memory occupies: the number of writable weights."""
+        if state is not None:
+            return state.floats()
+        return count_floats(self.initial_fast_weights())
+
+    # ------------------------------------------------------------------ energy
+    def energies(self, state: MemoryState, x: torch.Tensor) -> torch.Tensor:
+        """Energies ``(B, M)`` of ``x`` ``(B, M, *shape)`` under each written memory."""
+        return self._energy(state.fast, x)
+
+    def _energy(self, fast: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+        def one_memory(weights: dict[str, torch.Tensor], patterns: torch.Tensor) -> torch.Tensor:
+            return functional_call(self.energy, weights, (patterns,), strict=False)
+
+        if x.shape[0] == 1:  # one memory: skip vmap's batching overhead
+            out = one_memory({name: value[0] for name, value in fast.items()}, x[0])
+            return out.unsqueeze(0)
+        return vmap(one_memory)(fast, x)
+
+    # ------------------------------------------------------------------ write
+    def write(self, patterns: torch.Tensor, mode: GradMode = "none") -> MemoryState:
+        """Write ``patterns`` ``(B, N, *shape)`` into ``B`` independent memories."""
+        _check_mode(mode)
+        check_patterns(patterns, "patterns", self.pattern_shape, self.value_range)
+        batch = patterns.shape[0]
+        track = mode != "none"
+        create_graph = mode == "second_order"
+        theta_bar = self.initial_fast_weights()
+        if not track:
+            theta_bar = {name: value.detach() for name, value in theta_bar.items()}
+        fast = {name: value.unsqueeze(0).expand(batch, *value.shape) for name, value in theta_bar.items()}
+        rates = self.write_rates() if track else self.write_rates().detach()
+        use = {term: term in self.write_terms for term in WRITE_TERMS}
+        with torch.enable_grad():
+            for step in range(self.write_steps):
+                # A fresh leaf per step: θ^(t) depends on the patterns through earlier steps, and
+                # ∇_x E must be the partial derivative at fixed θ^(t), not the total one.
+                x = patterns.detach().requires_grad_(use["gradnorm"])
+                if not track:
+                    fast = {name: value.detach().requires_grad_() for name, value in fast.items()}
+                grads = self._write_gradients(fast, x, use, create_graph)
+                updated = {}
+                for index, (name, value) in enumerate(fast.items()):
+                    rate = rates[step, index]
+                    delta = torch.zeros_like(value)
+                    for term_index, term in enumerate(("energy", "gradnorm")):
+                        if use[term]:
+                            delta = delta + rate[term_index] * grads[term][index]
+                    if use["prior"] and step > 0:
+                        delta = delta + rate[2] * 2.0 * (value - theta_bar[name])
+                    updated[name] = value - delta
+                fast = updated if track else {n: v.detach() for n, v in updated.items()}
+        return MemoryState(fast)
+
+    def _write_gradients(
+        self,
+        fast: dict[str, torch.Tensor],
+        x: torch.Tensor,
+        use: dict[str, bool],
+        create_graph: bool,
+    ) -> dict[str, tuple[torch.Tensor, ...]]:
+        """∇_θ of the mean energy and of the mean ‖∇_x E‖² over each memory's patterns.
+
+        The backward pass that yields ∇_x E (needed for the gradient-norm term) yields ∇_θ E in the
+        same call; the gradient-norm term then takes one more backward pass. So a step costs one
+        forward and two backward passes with all terms, one backward pass without the norm term.
+        """
+        inputs = list(fast.values())
+        energy = self._energy(fast, x)  # (B, N)
+        count = energy.shape[1]
+        grads: dict[str, tuple[torch.Tensor, ...]] = {}
+        if not use["gradnorm"]:
+            grads["energy"] = torch.autograd.grad(energy.sum() / count, inputs, create_graph=create_graph)
+            return grads
+        wrt = [x, *inputs] if use["energy"] else [x]
+        first = torch.autograd.grad(energy.sum(), wrt, create_graph=True)
+        grad_x = first[0]
+        if use["energy"]:
+            grads["energy"] = tuple(
+                (g if create_graph else g.detach()) / count for g in first[1:]
+            )
+        norm = grad_x.pow(2).flatten(2).sum(-1).sum() / count
+        grads["gradnorm"] = torch.autograd.grad(norm, inputs, create_graph=create_graph)
+        return grads
+
+    # ------------------------------------------------------------------ read
+    def read(
+        self,
+        queries: torch.Tensor,
+        state: MemoryState,
+        mode: GradMode = "none",
+        keep_iterates: bool = False,
+    ) -> Retrieval:
+        """Retrieve from ``queries`` ``(B, M, *shape)``: K projected Nesterov steps on the energy."""
+        _check_mode(mode)
+        check_patterns(queries, "queries", self.pattern_shape, self.value_range)
+        check_batch_matches(queries, state.batch_size)
+        track = mode != "none"
+        fast = state.fast if track else {n: v.detach() for n, v in state.fast.items()}
+        gammas, psis = self.read_schedule()
+        if not track:
+            gammas, psis = gammas.detach(), psis.detach()
+        low, high = self.value_range
+        x = queries.detach()
+        velocity = torch.zeros_like(x)
+        iterates: list[torch.Tensor] = []
+        with torch.enable_grad():
+            for k in range(self.read_steps):
+                lookahead = x if k == 0 else (x + psis[k] * velocity).clamp(low, high)
+                if not lookahead.requires_grad:
+                    lookahead = lookahead.detach().requires_grad_()
+                energy = self._energy(fast, lookahead)
+                (grad_x,) = torch.autograd.grad(energy.sum(), lookahead, create_graph=track)
+                velocity = psis[k] * velocity - gammas[k] * grad_x
+                x = (x + velocity).clamp(low, high)
+                if not track:
+                    x, velocity = x.detach(), velocity.detach()
+                iterates.append(x)
+        energies = None
+        if keep_iterates:
+            with torch.no_grad():
+                energies = [self._energy(fast, it.detach()) for it in iterates]
+        return Retrieval(patterns=x, iterates=iterates if keep_iterates else None, energies=energies)
+
+    # ------------------------------------------------------------------ meta-learning
+    def forward(self, patterns: torch.Tensor, queries: torch.Tensor, mode: GradMode = "second_order") -> torch.Tensor:
+        """The meta-loss of a batch of episodes (see ``episode_loss``)."""
+        return self.episode_loss(patterns, queries, mode)[0]
+
+    def episode_loss(
+        self,
+        patterns: torch.Tensor,
+        queries: torch.Tensor,
+        mode: GradMode = "second_order",
+    ) -> tuple[torch.Tensor, MemoryState, Retrieval]:
+        """Meta-loss of a batch of episodes: squared error summed over all read iterates.
+
+        ``L = Σ_k mean_{episodes, i} ‖x_i − x_i^(k)‖²``; queries[b, i] is a corruption of patterns[b, i].
+        """
+        if queries.shape != patterns.shape:
+            raise ValueError(
+                f"queries must match patterns one to one, got {tuple(queries.shape)} vs {tuple(patterns.shape)}"
+            )
+        state = self.write(patterns, mode)
+        retrieval = self.read(queries, state, mode, keep_iterates=True)
+        assert retrieval.iterates is not None
+        loss = patterns.new_zeros(())
+        for iterate in retrieval.iterates:
+            loss = loss + (iterate - patterns).pow(2).flatten(2).sum(-1).mean()
+        return loss, state, retrieval
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in GRAD_MODES:
+        raise ValueError(f"mode must be one of {GRAD_MODES}, got {mode!r}")

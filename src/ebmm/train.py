@@ -1,0 +1,232 @@
+"""The meta-trainer: episodes, AdamW, global-norm clipping, JSONL metrics, atomic resumable checkpoints.
+
+A run folder holds ``config.json`` (the resolved config), ``metrics.jsonl`` (one line per logging
+or evaluation step), ``checkpoint-<step>/`` folders (``model.safetensors``, ``trainer.safetensors``
+with optimiser and RNG state, ``config.json``, ``state.json``) and ``latest.json`` naming the newest
+complete one. A checkpoint folder is written under a temporary name and renamed when complete, and
+``latest.json`` is replaced atomically after it, so an interrupted write never hides a good one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from ebmm.bench.metrics import hamming_errors
+from ebmm.build import build_memory
+from ebmm.checkpoint import load_json, load_tensors, save_json, save_tensors
+from ebmm.config import Config, config_from_dict
+from ebmm.corruption import build_corruption
+from ebmm.data.binary import random_binary_patterns
+from ebmm.memory import EnergyMemory
+
+EVAL_SEED_OFFSET = 1_000_003
+
+
+class TrainingDiverged(RuntimeError):
+    """Raised when the meta-loss or its gradient stops being finite."""
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    step: int
+    last_eval: dict[str, Any] | None
+
+
+def _optimizer_tensors(optimizer: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
+    tensors = {}
+    for index, state in optimizer.state_dict()["state"].items():
+        for key, value in state.items():
+            tensors[f"optim.{index}.{key}"] = value if torch.is_tensor(value) else torch.tensor(value)
+    return tensors
+
+
+def _restore_optimizer(optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor]) -> None:
+    state_dict = optimizer.state_dict()
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for name, value in tensors.items():
+        if name.startswith("optim."):
+            _, index, key = name.split(".", 2)
+            state.setdefault(int(index), {})[key] = value
+    state_dict["state"] = state
+    optimizer.load_state_dict(state_dict)
+
+
+def make_optimizer(memory: EnergyMemory, config: Config) -> torch.optim.Optimizer:
+    return torch.optim.AdamW(memory.parameters(), lr=config.train.lr, weight_decay=config.train.weight_decay)
+
+
+def evaluate_binary(
+    memory: EnergyMemory, config: Config, patterns_list: list[int], episodes: int, seed: int
+) -> dict[str, Any]:
+    """Hamming error and the stored-vs-fresh energy gap on fresh episodes, without graphs."""
+    device = next(memory.parameters()).device
+    generator = torch.Generator(device="cpu").manual_seed(seed)
+    corruption = build_corruption(config.task.corruption, config.task.corrupt_bits)
+    dim = config.model.pattern_dim
+    result: dict[str, Any] = {}
+    for count in patterns_list:
+        patterns = random_binary_patterns(episodes, count, dim, generator)
+        fresh = random_binary_patterns(episodes, count, dim, generator)
+        queries = corruption(patterns, generator)
+        patterns, fresh, queries = patterns.to(device), fresh.to(device), queries.to(device)
+        state = memory.write(patterns)
+        out = memory.read(queries, state)
+        with torch.no_grad():
+            gap = (memory.energies(state, patterns) - memory.energies(state, fresh)).mean()
+        result[f"hamming@{count}"] = float(hamming_errors(out.patterns, patterns).mean())
+        result[f"query_hamming@{count}"] = float(hamming_errors(queries, patterns).mean())
+        result[f"energy_gap@{count}"] = float(gap)
+    return result
+
+
+def _sample_batch(config: Config, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    choices = config.task.patterns
+    count = choices[int(torch.randint(len(choices), (1,), generator=generator))]
+    patterns = random_binary_patterns(config.train.meta_batch, count, config.model.pattern_dim, generator)
+    corruption = build_corruption(config.task.corruption, config.task.corrupt_bits)
+    return patterns, corruption(patterns, generator)
+
+
+def _save_checkpoint(
+    run_dir: Path, step: int, memory: EnergyMemory, optimizer: torch.optim.Optimizer,
+    generator: torch.Generator, config: Config, elapsed: float,
+) -> Path:
+    name = f"checkpoint-{step:08d}"
+    final = run_dir / name
+    tmp = run_dir / f".{name}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    save_tensors(tmp / "model.safetensors", memory.state_dict())
+    trainer = _optimizer_tensors(optimizer)
+    trainer["rng.data"] = generator.get_state()
+    save_tensors(tmp / "trainer.safetensors", trainer)
+    save_json(tmp / "config.json", config.to_dict())
+    save_json(tmp / "state.json", {"step": step, "elapsed_seconds": elapsed})
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+    previous = run_dir / "latest.json"
+    old = load_json(previous)["checkpoint"] if previous.is_file() else None
+    save_json(previous, {"checkpoint": name, "step": step})
+    if old and old != name:
+        shutil.rmtree(run_dir / old, ignore_errors=True)
+    return final
+
+
+def _truncate_metrics(path: Path, step: int) -> None:
+    """Drop log lines written after ``step`` (from an interrupted run) so the log stays consistent."""
+    if not path.is_file():
+        return
+    kept = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line)["step"] <= step]
+    path.write_text("".join(line + "\n" for line in kept))
+
+
+def train(
+    config: Config,
+    run_dir: str | Path,
+    resume: bool = False,
+    quiet: bool = False,
+    max_steps: int | None = None,
+) -> TrainResult:
+    """Meta-train an EnergyMemory on random binary strings as ``config`` says.
+
+    ``resume`` continues from ``run_dir``'s latest checkpoint, restoring parameters, optimiser and
+    RNG state, so that the continued run matches an uninterrupted one. ``max_steps`` stops early
+    (after checkpointing) without changing the schedule, e.g. to split a long run into sessions.
+    """
+    run_dir = Path(run_dir)
+    device = torch.device(config.train.device)
+    torch.manual_seed(config.train.seed)
+    memory = build_memory(config.model).to(device)
+    optimizer = make_optimizer(memory, config)
+    generator = torch.Generator(device="cpu").manual_seed(config.train.seed)
+    start, elapsed = 0, 0.0
+    metrics_path = run_dir / "metrics.jsonl"
+    if resume:
+        from ebmm.build import resolve_checkpoint
+
+        folder = resolve_checkpoint(run_dir)
+        saved = config_from_dict(load_json(folder / "config.json"))
+        if saved.model != config.model:
+            raise ValueError(f"cannot resume {run_dir}: the model config differs from the checkpoint's")
+        memory.load_state_dict(load_tensors(folder / "model.safetensors", device=device))
+        trainer = load_tensors(folder / "trainer.safetensors")
+        _restore_optimizer(optimizer, trainer)
+        generator.set_state(trainer["rng.data"])
+        state = load_json(folder / "state.json")
+        start, elapsed = int(state["step"]), float(state["elapsed_seconds"])
+        _truncate_metrics(metrics_path, start)
+    elif (run_dir / "latest.json").exists():
+        raise FileExistsError(f"{run_dir} already holds a run; pass --resume to continue it or choose a new --out")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    save_json(run_dir / "config.json", config.to_dict())
+    end = config.train.steps if max_steps is None else min(config.train.steps, start + max_steps)
+    last_eval = None
+    last_good = None
+    progress = tqdm(range(start, end), initial=start, total=config.train.steps, disable=quiet or not sys.stderr.isatty(),
+                    desc=config.name, dynamic_ncols=True)
+    tic = time.perf_counter()
+    window: list[float] = []
+    with metrics_path.open("a") as log:
+        for step in progress:
+            patterns, queries = _sample_batch(config, generator)
+            patterns, queries = patterns.to(device), queries.to(device)
+            mode = "first_order" if step < config.train.first_order_steps else config.train.grad_mode
+            loss, _, retrieval = memory.episode_loss(patterns, queries, mode)  # type: ignore[arg-type]
+            optimizer.zero_grad(set_to_none=True)
+            if torch.isfinite(loss):
+                loss.backward()
+                grad_norm = torch.nn.utils.clip_grad_norm_(memory.parameters(), config.train.clip_norm)
+            if not torch.isfinite(loss) or not torch.isfinite(grad_norm):
+                where = f"last good checkpoint: {last_good or run_dir / 'latest.json'}"
+                raise TrainingDiverged(f"meta-loss or gradient is not finite at step {step} ({where})")
+            optimizer.step()
+            window.append(loss.item())
+            done = step + 1
+            if done % config.train.log_every == 0 or done == end:
+                now = time.perf_counter()
+                record = {
+                    "step": done, "kind": "train", "loss": sum(window) / len(window),
+                    "grad_norm": float(grad_norm), "patterns": patterns.shape[1],
+                    "hamming": float(hamming_errors(retrieval.patterns.detach(), patterns).mean()),
+                    "seconds": elapsed + now - tic,
+                }
+                window.clear()
+                log.write(json.dumps(record) + "\n")
+                log.flush()
+                progress.set_postfix(loss=f"{record['loss']:.2f}", bits=f"{record['hamming']:.1f}")
+            if done % config.train.eval_every == 0 or done == end:
+                last_eval = {"step": done, "kind": "eval", **evaluate_binary(
+                    memory, config, config.train.eval_patterns, config.train.eval_episodes,
+                    config.train.seed + EVAL_SEED_OFFSET)}
+                last_eval["seconds"] = elapsed + time.perf_counter() - tic
+                log.write(json.dumps(last_eval) + "\n")
+                log.flush()
+                if quiet is False and not sys.stderr.isatty():
+                    print(json.dumps(last_eval), flush=True)
+            if done % config.train.checkpoint_every == 0 or done == end:
+                last_good = _save_checkpoint(run_dir, done, memory, optimizer, generator, config,
+                                             elapsed + time.perf_counter() - tic)
+    return TrainResult(run_dir, end, last_eval)
+
+
+def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
+    """All records of a run's ``metrics.jsonl``."""
+    path = Path(run_dir) / "metrics.jsonl"
+    if not path.is_file():
+        raise FileNotFoundError(f"no metrics log at {path}")
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def is_finite_number(value: float) -> bool:
+    return math.isfinite(value)

@@ -1,0 +1,211 @@
+"""ebmm.config: TOML loading, defaults, ``--set`` overrides, type and key checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ebmm.config import Config, ModelConfig, TaskConfig, TrainConfig, config_from_dict, load_config, parse_override
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = sorted((REPO / "configs").glob("*.toml"))
+
+FAST = settings(max_examples=25, deadline=None)
+
+
+def write(tmp_path: Path, text: str, name: str = "c.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_defaults_without_a_file() -> None:
+    config = load_config()
+    assert config == Config()
+    assert config.model == ModelConfig()
+    assert config.task.patterns == [32]
+    assert config.train.grad_mode == "second_order"
+    assert config.to_dict()["train"]["lr"] == pytest.approx(5e-5)
+
+
+def test_toml_file_sets_fields_and_keeps_other_defaults(tmp_path: Path) -> None:
+    path = write(tmp_path, """
+name = "tiny"
+[model]
+energy = "gated_rnn"
+energy_args = { hidden = 32, memory_width = 8 }
+pattern_dim = 16
+[task]
+patterns = [4, 8]
+corrupt_bits = 3
+[train]
+lr = 1
+steps = 7
+""")
+    config = load_config(path)
+    assert config.name == "tiny"
+    assert config.model.energy == "gated_rnn"
+    assert config.model.energy_args == {"hidden": 32, "memory_width": 8}
+    assert config.model.pattern_dim == 16
+    assert config.task.patterns == [4, 8]
+    assert config.task.corrupt_bits == 3
+    assert config.train.steps == 7
+    assert config.train.lr == 1.0 and isinstance(config.train.lr, float)  # int accepted where a float is due
+    assert config.model.write_steps == ModelConfig().write_steps
+    assert config.train.meta_batch == TrainConfig().meta_batch
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
+def test_every_shipped_config_loads(path: Path) -> None:
+    config = load_config(path)
+    assert isinstance(config, Config)
+    assert config.train.steps >= 1
+
+
+def test_there_are_shipped_configs() -> None:
+    assert CONFIGS, "configs/*.toml is empty"
+
+
+@pytest.mark.parametrize(
+    "text, keys, value",
+    [
+        ("train.lr=1e-4", ["train", "lr"], 1e-4),
+        ("train.steps = 12", ["train", "steps"], 12),
+        ("task.patterns=[16, 32]", ["task", "patterns"], [16, 32]),
+        ('model.energy="gated_rnn"', ["model", "energy"], "gated_rnn"),
+        ("model.energy=gated_rnn", ["model", "energy"], "gated_rnn"),  # bare word: kept as a string
+        ("model.energy_args={hidden=4}", ["model", "energy_args"], {"hidden": 4}),
+        ("model.energy_args.hidden=4", ["model", "energy_args", "hidden"], 4),
+        ("name=a=b", ["name"], "a=b"),
+    ],
+)
+def test_parse_override(text: str, keys: list[str], value: object) -> None:
+    assert parse_override(text) == (keys, value)
+
+
+def test_override_without_equals_raises() -> None:
+    with pytest.raises(ValueError, match="train.lr"):
+        parse_override("train.lr")
+
+
+@FAST
+@given(
+    steps=st.integers(1, 10**6),
+    lr=st.floats(1e-8, 10.0, allow_nan=False),
+    patterns=st.lists(st.integers(1, 512), min_size=1, max_size=5),
+    hidden=st.integers(1, 64),
+    name=st.text(alphabet="abcxyz_-0123", min_size=1, max_size=10),
+)
+def test_overrides_are_applied_as_toml_literals(steps: int, lr: float, patterns: list[int], hidden: int, name: str) -> None:
+    config = load_config(overrides=[
+        f"train.steps={steps}",
+        f"train.lr={lr!r}",
+        f"task.patterns={patterns}",
+        f"model.energy_args={{hidden={hidden}}}",
+        f'name="{name}"',
+    ])
+    assert config.train.steps == steps
+    assert config.train.lr == pytest.approx(lr)
+    assert config.task.patterns == patterns
+    assert config.model.energy_args == {"hidden": hidden}
+    assert config.name == name
+
+
+def test_override_beats_file_and_merges_inline_tables(tmp_path: Path) -> None:
+    path = write(tmp_path, "[model]\nenergy_args = { hidden = 63, encoder_layers = 2 }\n[train]\nsteps = 5\n")
+    config = load_config(path, ["train.steps=9", "model.energy_args.hidden=4"])
+    assert config.train.steps == 9
+    assert config.model.energy_args == {"hidden": 4, "encoder_layers": 2}
+
+
+def test_scalar_for_a_list_field_becomes_a_one_element_list() -> None:
+    assert load_config(overrides=["task.patterns=48"]).task.patterns == [48]
+
+
+@pytest.mark.parametrize("override, key", [
+    ("optimizer.lr=1", "optimizer"),
+    ("train.learning_rate=1", "learning_rate"),
+    ("model.dim=16", "dim"),
+])
+def test_unknown_section_or_key_raises_naming_it(override: str, key: str) -> None:
+    with pytest.raises(ValueError, match=key):
+        load_config(overrides=[override])
+
+
+def test_unknown_key_in_file_raises(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="task.corupt_bits"):
+        load_config(write(tmp_path, "[task]\ncorupt_bits = 3\n"))
+
+
+@pytest.mark.parametrize("override, field", [
+    ('train.steps="ten"', "train.steps"),
+    ("train.steps=1.5", "train.steps"),
+    ("train.steps=true", "train.steps"),
+    ('train.lr="fast"', "train.lr"),
+    ("model.energy=3", "model.energy"),
+    ("model.energy_args=[1, 2]", "model.energy_args"),
+    ('task.patterns="many"', "task.patterns"),
+    ('task.patterns=["a", "b"]', "task.patterns"),
+    ("train.eval_patterns=[16, 1.5]", "train.eval_patterns"),
+    ('model.write_rate_init=[0.1, "x", 0.1]', "model.write_rate_init"),
+    ("model.write_terms=[1]", "model.write_terms"),
+    ("name=3", "name"),
+])
+def test_wrong_type_raises_naming_the_field(override: str, field: str) -> None:
+    with pytest.raises(ValueError, match=field.replace(".", r"\.")):
+        load_config(overrides=[override])
+
+
+@FAST
+@given(value=st.one_of(st.text(alphabet="abc", min_size=1, max_size=4).map(lambda t: f'"{t}"'),
+                       st.floats(0.5, 100).filter(lambda v: v != int(v)).map(repr),
+                       st.lists(st.integers(0, 3), max_size=3).map(str)))
+def test_integer_field_rejects_non_integers(value: str) -> None:
+    with pytest.raises(ValueError, match=r"train\.meta_batch"):
+        load_config(overrides=[f"train.meta_batch={value}"])
+
+
+def test_list_element_floats_are_converted() -> None:
+    config = load_config(overrides=["model.write_rate_init=[1, 2, 3]"])
+    assert config.model.write_rate_init == [1.0, 2.0, 3.0]
+    assert all(isinstance(v, float) for v in config.model.write_rate_init)
+
+
+@pytest.mark.parametrize("override, field", [
+    ('train.grad_mode="none"', "grad_mode"),
+    ("task.patterns=[0]", "task.patterns"),
+    ("train.steps=0", "train.steps"),
+    ("train.meta_batch=-1", "train.meta_batch"),
+    ("train.lr=0", "train.lr"),
+])
+def test_invalid_values_raise(override: str, field: str) -> None:
+    with pytest.raises(ValueError, match=field):
+        load_config(overrides=[override])
+
+
+def test_section_that_is_not_a_table_raises() -> None:
+    with pytest.raises(ValueError, match="model"):
+        config_from_dict({"model": 3})
+    with pytest.raises(ValueError, match="not a section"):
+        load_config(overrides=['model.energy.hidden=3'])
+
+
+def test_missing_file_raises_file_not_found(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.toml"
+    with pytest.raises(FileNotFoundError, match="nope.toml"):
+        load_config(missing)
+
+
+def test_invalid_toml_raises_value_error_naming_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "[train\nsteps = = 3\n", name="broken.toml")
+    with pytest.raises(ValueError, match="broken.toml"):
+        load_config(path)
+
+
+def test_to_dict_roundtrips_through_config_from_dict() -> None:
+    config = load_config(overrides=["train.steps=3", "model.energy_args={hidden=5}", "name=\"x\""])
+    assert config_from_dict(config.to_dict()) == config
+    assert isinstance(config.task, TaskConfig)
