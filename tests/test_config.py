@@ -186,11 +186,14 @@ def test_invalid_values_raise(override: str, field: str) -> None:
         load_config(overrides=[override])
 
 
-def test_section_that_is_not_a_table_raises() -> None:
+def test_section_that_is_not_a_table_raises(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="model"):
         config_from_dict({"model": 3})
+    with pytest.raises(ValueError, match="model.energy"):
+        load_config(overrides=["model.energy.hidden=3"])
+    path = write(tmp_path, '[model]\nenergy = "autoencoder"\n')
     with pytest.raises(ValueError, match="not a section"):
-        load_config(overrides=['model.energy.hidden=3'])
+        load_config(path, ["model.energy.hidden=3"])
 
 
 def test_missing_file_raises_file_not_found(tmp_path: Path) -> None:

@@ -113,7 +113,7 @@ def _build_models(names: list[str], checkpoint: str, dynamics: str, seed: int, d
         if name == "ebmm":
             memory, _ = load_memory(checkpoint, device=device)
             models[name] = memory.eval()
-        elif name.startswith("hopfield_"):
+        elif name.startswith("hopfield_") and name in BASELINES:
             models[name] = BASELINES[name](dynamics=dynamics, seed=seed)
         elif name in BASELINES:
             models[name] = BASELINES[name]()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import pytest
 import torch
@@ -13,6 +13,15 @@ from ebmm.energy import AutoencoderEnergy, GatedRNNEnergy
 from ebmm.memory import WRITE_TERMS, EnergyMemory
 
 DIM, EPISODES, PATTERNS = 8, 2, 3
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> Iterator[None]:
+    """Tiny models: one intra-op thread is fastest and immune to a busy machine's oversubscription."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def _memory(energy: nn.Module, write_terms: Sequence[str] = WRITE_TERMS) -> EnergyMemory:
@@ -74,3 +83,16 @@ def test_naive_rejects_mismatched_queries() -> None:
     patterns, queries = _episodes(2)
     with pytest.raises(ValueError, match="queries must match"):
         naive_episode_loss(memory, patterns, queries[:, :2])
+
+
+@pytest.mark.parametrize("case", ["autoencoder", "gated_rnn"])
+def test_library_write_values_do_not_depend_on_grad_mode(case: str) -> None:
+    """The written weights are the same numbers whichever gradient mode builds (or skips) the graph."""
+    torch.manual_seed(0)
+    memory = _memory(CASES[case][0]())
+    patterns, _ = _episodes(3)
+    reference = memory.write(patterns, "none").fast
+    for mode in ("first_order", "second_order"):
+        written = memory.write(patterns, mode).fast  # type: ignore[arg-type]
+        for name, value in reference.items():
+            torch.testing.assert_close(written[name].detach(), value, rtol=0.0, atol=1e-12)

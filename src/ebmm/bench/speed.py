@@ -53,7 +53,11 @@ def _cpu_model() -> str:
 
 
 def describe_device(device: torch.device) -> dict[str, Any]:
-    """CPU model, core and thread counts, torch version and, on CUDA, the GPU."""
+    """CPU model, core and thread counts, torch version, load average and, on CUDA, the GPU.
+
+    The load average (other processes competing for the cores) is recorded because on a busy
+    machine multi-threaded torch ops can slow down by an order of magnitude.
+    """
     info: dict[str, Any] = {
         "device": str(device),
         "cpu": _cpu_model(),
@@ -62,6 +66,7 @@ def describe_device(device: torch.device) -> dict[str, Any]:
         "torch": torch.__version__,
         "python": platform.python_version(),
         "platform": platform.platform(),
+        "load_average_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
     }
     if device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
@@ -171,7 +176,7 @@ def run_speed_benchmark(
     optimizer = make_optimizer(memory, config)
     patterns, queries = _batch(config, target)
     one_pattern, one_query = patterns[:1], queries[:1]
-    grad_mode: GradMode = config.train.grad_mode  # type: ignore[assignment]  (validated by load_config)
+    grad_mode: GradMode = config.train.grad_mode  # type: ignore[assignment]  # load_config validated it
     clip = config.train.clip_norm
 
     state_box: dict[str, Any] = {"state": memory.write(one_pattern)}

@@ -1,0 +1,197 @@
+"""ebmm.cli: the ``ebmm`` command end to end on tiny settings, and its error exits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from ebmm.checkpoint import load_json, load_tensors
+from ebmm.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG = str(REPO / "configs" / "binary_autoencoder.toml")
+TINY = [
+    "model.energy_args={hidden=4}", "task.patterns=[4]", "train.steps=2", "train.meta_batch=1",
+    "train.log_every=1", "train.eval_every=2", "train.checkpoint_every=2", "train.eval_patterns=[4]",
+    "train.eval_episodes=2",
+]
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def sets(*overrides: str) -> list[str]:
+    return [arg for override in overrides for arg in ("--set", override)]
+
+
+@pytest.fixture(scope="module")
+def run16(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny run on 16-bit strings (AutoencoderEnergy dim 16, hidden 4)."""
+    out = tmp_path_factory.mktemp("cli") / "run16"
+    code = main(["train", "--config", CONFIG, *sets(*TINY, "model.pattern_dim=16", "task.corrupt_bits=4"),
+                 "--out", str(out), "--quiet"])
+    assert code == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def run128(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny run on the benchmark's 128-bit strings (hidden 4, so still small)."""
+    out = tmp_path_factory.mktemp("cli") / "run128"
+    assert main(["train", "--config", CONFIG, *sets(*TINY, "train.steps=1"), "--out", str(out), "--quiet",
+                 "--device", "cpu"]) == 0
+    return out
+
+
+def test_train_writes_a_run(run16: Path) -> None:
+    config = load_json(run16 / "config.json")
+    assert config["model"]["pattern_dim"] == 16 and config["model"]["energy_args"] == {"hidden": 4}
+    assert config["name"] == "binary_autoencoder" and config["train"]["device"] == "cpu"
+    assert load_json(run16 / "latest.json")["step"] == 2
+    assert (run16 / "checkpoint-00000002" / "model.safetensors").is_file()
+    kinds = [line for line in (run16 / "metrics.jsonl").read_text().splitlines() if '"eval"' in line]
+    assert len(kinds) == 1
+
+
+def test_train_prints_a_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run"
+    args = ["train", "--config", CONFIG, *sets(*TINY, "model.pattern_dim=16", "task.corrupt_bits=4"),
+            "--out", str(out), "--quiet"]
+    assert main([*args, "--max-steps", "1"]) == 0
+    assert "trained to step 1" in capsys.readouterr().out
+    assert main([*args, "--resume"]) == 0
+    printed = capsys.readouterr().out
+    assert "trained to step 2" in printed and "hamming@4" in printed
+
+
+def test_train_into_an_existing_run_exits_2(run16: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["train", "--config", CONFIG, *sets(*TINY, "model.pattern_dim=16", "task.corrupt_bits=4"),
+                 "--out", str(run16), "--quiet"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "ebmm train: error" in err and "already holds a run" in err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--set", "train.nonsense=1"], "train.nonsense"),
+    (["--set", "train.steps=\"x\""], "train.steps"),
+])
+def test_train_bad_config_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
+    assert main(["train", "--config", CONFIG, *args, "--out", str(tmp_path / "r"), "--quiet"]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_train_missing_config_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--config", str(tmp_path / "none.toml"), "--out", str(tmp_path / "r")]) == 2
+    assert "none.toml" in capsys.readouterr().err
+
+
+def test_plot_training(run16: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "curve.png"
+    assert main(["plot", "training", str(run16), "--out", str(out)]) == 0
+    assert out.read_bytes().startswith(PNG)
+    assert f"wrote {out}" in capsys.readouterr().out
+
+
+def test_plot_training_without_metrics_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plot", "training", str(tmp_path), "--out", str(tmp_path / "c.png")]) == 2
+    assert "metrics.jsonl" in capsys.readouterr().err
+
+
+def test_bench_binary_baselines_json_and_plots(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    results, plot = tmp_path / "bench.json", tmp_path / "bench.png"
+    code = main(["bench", "binary", "--models", "oracle,hopfield_pinv", "--episodes", "2", "--patterns", "4",
+                 "--dynamics", "sync", "--json", str(results), "--plot", str(plot)])
+    assert code == 0
+    captured = capsys.readouterr()
+    assert "oracle" in captured.out and "hopfield_pinv" in captured.out and "N=4" in captured.out
+    assert "N=4:" in captured.err  # progress line
+    payload = load_json(results)
+    assert payload["benchmark"] == "binary" and payload["checkpoint"] is None
+    assert payload["protocol"]["episodes"] == 2 and payload["protocol"]["corrupt_bits"] == 64
+    assert payload["protocol"]["hopfield_dynamics"] == "sync" and payload["seed"] == 0
+    assert list(payload["results"]) == ["query", "oracle", "hopfield_pinv"]
+    assert payload["results"]["oracle"]["4"]["mean"] < 1.0
+    assert plot.read_bytes().startswith(PNG)
+    replot = tmp_path / "replot.png"
+    assert main(["plot", "binary", str(results), "--out", str(replot)]) == 0
+    assert replot.read_bytes().startswith(PNG)
+
+
+def test_bench_binary_with_a_trained_128_bit_checkpoint(run128: Path, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    results = tmp_path / "bench.json"
+    code = main(["bench", "binary", "--models", "ebmm,oracle", "--checkpoint", str(run128), "--episodes", "2",
+                 "--patterns", "4", "--json", str(results)])
+    assert code == 0
+    assert "ebmm" in capsys.readouterr().out
+    payload = load_json(results)
+    assert payload["checkpoint"]["step"] == 1 and payload["checkpoint"]["path"] == str(run128)
+    floats = payload["results"]["ebmm"]["4"]["memory_floats"]
+    assert floats == 4 * 128 + 128
+    assert 0 <= payload["results"]["ebmm"]["4"]["mean"] <= 128
+
+
+def test_bench_binary_runs_at_128_bits_only(run16: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The benchmark is fixed at 128-bit strings; a checkpoint for another width is refused cleanly.
+    code = main(["bench", "binary", "--models", "ebmm", "--checkpoint", str(run16), "--episodes", "2",
+                 "--patterns", "4"])
+    assert code == 2
+    assert "(16,)" in capsys.readouterr().err
+
+
+def test_bench_binary_unknown_model_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "binary", "--models", "oracle,hopfield_magic", "--episodes", "1", "--patterns", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown model 'hopfield_magic'" in err and "oracle" in err
+
+
+def test_bench_binary_missing_checkpoint_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "no_such_run"
+    assert main(["bench", "binary", "--models", "ebmm", "--checkpoint", str(missing), "--episodes", "1",
+                 "--patterns", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "no checkpoint" in err and "no_such_run" in err
+
+
+def test_bench_binary_corrupt_checkpoint_exits_2(run128: Path, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(run128, copy)
+    (copy / "checkpoint-00000001" / "model.safetensors").write_bytes(b"not a checkpoint")
+    assert main(["bench", "binary", "--models", "ebmm", "--checkpoint", str(copy), "--episodes", "1",
+                 "--patterns", "2"]) == 2
+    assert "corrupt" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args", [
+    ["bench", "binary", "--patterns", "4,x"],
+    ["bench", "binary", "--patterns", "0"],
+    ["bench", "binary", "--episodes", "0"],
+    ["bench", "binary", "--corruption", "blur"],
+    ["train", "--config", CONFIG],
+    [],
+])
+def test_argument_errors_exit_2(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    assert info.value.code == 2
+    assert "usage" in capsys.readouterr().err
+
+
+def test_demo(run128: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--checkpoint", str(run128), "--patterns", "4", "--episodes", "1", "--seed", "0"]) == 0
+    out = capsys.readouterr().out
+    for name in ("ebmm", "hopfield_hebb", "hopfield_storkey", "hopfield_pinv", "oracle", "seed 0"):
+        assert name in out
+
+
+def test_trained_weights_match_the_checkpoint_loaded_by_bench(run128: Path) -> None:
+    from ebmm.build import load_memory
+
+    memory, _ = load_memory(run128)
+    saved = load_tensors(run128 / "checkpoint-00000001" / "model.safetensors")
+    assert all(torch.equal(memory.state_dict()[k], v) for k, v in saved.items())

@@ -1,0 +1,247 @@
+"""ebmm.train: a tiny meta-training run, its files, exact resume, and divergence handling."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ebmm.build import build_memory, load_memory, resolve_checkpoint
+from ebmm.checkpoint import load_json, load_tensors
+from ebmm.config import Config, load_config
+from ebmm.memory import EnergyMemory
+from ebmm.train import TrainingDiverged, evaluate_binary, read_metrics, train
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = [
+    "model.pattern_dim=16",
+    "model.energy_args={hidden=4}",
+    "task.patterns=[4]",
+    "task.corrupt_bits=4",
+    "train.steps=6",
+    "train.meta_batch=2",
+    "train.log_every=2",
+    "train.eval_every=3",
+    "train.checkpoint_every=2",
+    "train.eval_patterns=[4]",
+    "train.eval_episodes=2",
+]
+
+
+def tiny_config(*extra: str) -> Config:
+    return load_config(REPO / "configs" / "binary_autoencoder.toml", [*TINY, *extra])
+
+
+def tensors_of(run: Path, name: str) -> dict[str, torch.Tensor]:
+    return load_tensors(resolve_checkpoint(run) / name)
+
+
+def assert_same_tensors(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
+    assert sorted(a) == sorted(b)
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+def without_seconds(records: list[dict]) -> list[dict]:
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in records]
+
+
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run = tmp_path_factory.mktemp("full") / "run"
+    result = train(tiny_config(), run, quiet=True)
+    assert result.step == 6 and result.run_dir == run
+    return run
+
+
+def test_metrics_log_has_train_and_eval_records(full_run: Path) -> None:
+    records = read_metrics(full_run)
+    train_records = [r for r in records if r["kind"] == "train"]
+    evals = [r for r in records if r["kind"] == "eval"]
+    assert [r["step"] for r in train_records] == [2, 4, 6]
+    assert [r["step"] for r in evals] == [3, 6]
+    for r in train_records:
+        assert r["patterns"] == 4 and r["loss"] > 0 and r["grad_norm"] >= 0 and 0 <= r["hamming"] <= 16
+    for r in evals:
+        assert set(r) == {"step", "kind", "hamming@4", "query_hamming@4", "energy_gap@4", "seconds"}
+        assert 0 <= r["query_hamming@4"] <= 4  # 4 resampled bits
+    assert records == [json.loads(line) for line in (full_run / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_run_folder_layout(full_run: Path) -> None:
+    assert sorted(p.name for p in full_run.iterdir()) == [
+        "checkpoint-00000006", "config.json", "latest.json", "metrics.jsonl"]  # older checkpoints pruned
+    assert load_json(full_run / "latest.json") == {"checkpoint": "checkpoint-00000006", "step": 6}
+    folder = resolve_checkpoint(full_run)
+    assert folder == full_run / "checkpoint-00000006"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "config.json", "model.safetensors", "state.json", "trainer.safetensors"]
+    assert load_json(folder / "state.json")["step"] == 6
+    assert load_json(folder / "config.json") == tiny_config().to_dict() == load_json(full_run / "config.json")
+    trainer = tensors_of(full_run, "trainer.safetensors")
+    assert "rng.data" in trainer and any(k.startswith("optim.") for k in trainer)
+
+
+def test_training_changes_the_parameters(full_run: Path) -> None:
+    config = tiny_config()
+    torch.manual_seed(config.train.seed)
+    initial = build_memory(config.model).state_dict()
+    trained = tensors_of(full_run, "model.safetensors")
+    assert sorted(initial) == sorted(trained)
+    assert any(not torch.equal(initial[k], trained[k]) for k in initial)
+
+
+def test_training_is_deterministic(full_run: Path, tmp_path: Path) -> None:
+    train(tiny_config(), tmp_path / "again", quiet=True)
+    assert_same_tensors(tensors_of(full_run, "model.safetensors"), tensors_of(tmp_path / "again", "model.safetensors"))
+    assert without_seconds(read_metrics(full_run)) == without_seconds(read_metrics(tmp_path / "again"))
+
+
+def test_resume_matches_an_uninterrupted_run(full_run: Path, tmp_path: Path) -> None:
+    run = tmp_path / "split"
+    first = train(tiny_config(), run, quiet=True, max_steps=3)
+    assert first.step == 3
+    assert load_json(run / "latest.json")["step"] == 3  # checkpointed at the stop, off the schedule
+    second = train(tiny_config(), run, resume=True, quiet=True)
+    assert second.step == 6
+    assert_same_tensors(tensors_of(full_run, "model.safetensors"), tensors_of(run, "model.safetensors"))
+    assert_same_tensors(tensors_of(full_run, "trainer.safetensors"), tensors_of(run, "trainer.safetensors"))
+    evals = lambda r: without_seconds([x for x in read_metrics(r) if x["kind"] == "eval"])  # noqa: E731
+    assert evals(run) == evals(full_run)
+
+
+@settings(max_examples=4, deadline=None)
+@given(cuts=st.lists(st.integers(1, 5), min_size=1, max_size=3, unique=True))
+def test_resume_in_any_pieces(full_run: Path, tmp_path_factory: pytest.TempPathFactory, cuts: list[int]) -> None:
+    run = tmp_path_factory.mktemp("pieces") / "run"
+    done = 0
+    for cut in sorted(cuts):
+        train(tiny_config(), run, resume=done > 0, quiet=True, max_steps=cut - done)
+        done = cut
+    train(tiny_config(), run, resume=True, quiet=True)
+    assert_same_tensors(tensors_of(full_run, "model.safetensors"), tensors_of(run, "model.safetensors"))
+    assert_same_tensors(tensors_of(full_run, "trainer.safetensors"), tensors_of(run, "trainer.safetensors"))
+
+
+def test_resume_drops_log_lines_written_after_the_checkpoint(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    train(tiny_config(), run, quiet=True, max_steps=4)
+    with (run / "metrics.jsonl").open("a") as log:  # an interrupted process logged step 5, never checkpointed
+        log.write(json.dumps({"step": 5, "kind": "train", "loss": 1.0}) + "\n")
+    train(tiny_config(), run, resume=True, quiet=True)
+    steps = [(r["kind"], r["step"]) for r in read_metrics(run)]
+    assert ("train", 5) not in steps
+    assert steps.count(("eval", 6)) == 1 and steps.count(("eval", 3)) == 1
+
+
+def test_resume_of_a_finished_run_does_nothing(full_run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    run = tmp_path / "copy"
+    shutil.copytree(full_run, run)
+    result = train(tiny_config(), run, resume=True, quiet=True)
+    assert result.step == 6 and result.last_eval is None
+    assert_same_tensors(tensors_of(full_run, "model.safetensors"), tensors_of(run, "model.safetensors"))
+
+
+def test_new_run_in_an_existing_run_folder_raises(full_run: Path) -> None:
+    before = (full_run / "metrics.jsonl").read_text()
+    with pytest.raises(FileExistsError, match="resume"):
+        train(tiny_config(), full_run, quiet=True)
+    assert (full_run / "metrics.jsonl").read_text() == before
+
+
+def test_resume_with_a_different_model_raises(full_run: Path) -> None:
+    with pytest.raises(ValueError, match="model config differs"):
+        train(tiny_config("model.energy_args={hidden=5}"), full_run, resume=True, quiet=True)
+
+
+def test_resume_without_a_checkpoint_raises(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        train(tiny_config(), tmp_path / "empty", resume=True, quiet=True)
+
+
+def patch_episode_loss(monkeypatch: pytest.MonkeyPatch, bad_call: int, make_bad) -> None:
+    original = EnergyMemory.episode_loss
+    calls = {"n": 0}
+
+    def episode_loss(self, patterns, queries, mode="second_order"):
+        loss, state, retrieval = original(self, patterns, queries, mode)
+        calls["n"] += 1
+        if calls["n"] == bad_call:
+            loss = make_bad(self, loss)
+        return loss, state, retrieval
+
+    monkeypatch.setattr(EnergyMemory, "episode_loss", episode_loss)
+
+
+def nan_loss(memory: EnergyMemory, loss: torch.Tensor) -> torch.Tensor:
+    return loss * float("nan")
+
+
+def nan_gradient(memory: EnergyMemory, loss: torch.Tensor) -> torch.Tensor:
+    # finite value (0 · sqrt(0) = 0) but a NaN gradient (0 · ∞)
+    weight = next(memory.parameters())
+    return loss + 0.0 * torch.sqrt(weight.sum() * 0.0)
+
+
+@pytest.mark.parametrize("make_bad", [nan_loss, nan_gradient])
+def test_divergence_raises_naming_the_step_and_keeps_the_last_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_bad
+) -> None:
+    run = tmp_path / "run"
+    patch_episode_loss(monkeypatch, bad_call=5, make_bad=make_bad)  # the 5th update is step index 4
+    with pytest.raises(TrainingDiverged, match=r"step 4\b") as info:
+        train(tiny_config(), run, quiet=True)
+    assert "checkpoint-00000004" in str(info.value)
+    assert load_json(run / "latest.json")["step"] == 4
+    memory, config = load_memory(run)
+    assert config == tiny_config()
+    saved = tensors_of(run, "model.safetensors")
+    assert all(torch.isfinite(v).all() for v in saved.values())
+    assert_same_tensors(saved, {k: v for k, v in memory.state_dict().items()})
+
+
+def test_diverged_run_can_be_resumed_to_the_uninterrupted_result(
+    full_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = tmp_path / "run"
+    with monkeypatch.context() as patch:
+        patch_episode_loss(patch, bad_call=6, make_bad=nan_loss)
+        with pytest.raises(TrainingDiverged, match="step 5"):
+            train(tiny_config(), run, quiet=True)
+    train(tiny_config(), run, resume=True, quiet=True)
+    assert_same_tensors(tensors_of(full_run, "model.safetensors"), tensors_of(run, "model.safetensors"))
+
+
+def test_huge_learning_rate_diverges(tmp_path: Path) -> None:
+    config = tiny_config("train.lr=1e30", "train.clip_norm=1e30", "train.steps=20", "train.checkpoint_every=1")
+    with pytest.raises(TrainingDiverged, match="not finite at step") as info:
+        train(config, tmp_path / "run", quiet=True)
+    step = int(str(info.value).split("at step ")[1].split()[0])
+    assert step >= 1 and load_json(tmp_path / "run" / "latest.json")["step"] == step
+    load_memory(tmp_path / "run")
+
+
+def test_first_order_mode_trains(tmp_path: Path) -> None:
+    result = train(tiny_config("train.grad_mode=\"first_order\"", "train.steps=2"), tmp_path / "fo", quiet=True)
+    assert result.step == 2 and result.last_eval is not None
+
+
+def test_evaluate_binary_is_deterministic_and_bounded() -> None:
+    config = tiny_config()
+    torch.manual_seed(0)
+    memory = build_memory(config.model)
+    first = evaluate_binary(memory, config, [2, 4], episodes=3, seed=5)
+    assert first == evaluate_binary(memory, config, [2, 4], episodes=3, seed=5)
+    assert set(first) == {f"{k}@{n}" for k in ("hamming", "query_hamming", "energy_gap") for n in (2, 4)}
+    assert 0 <= first["hamming@4"] <= 16 and 0 <= first["query_hamming@2"] <= 4
+
+
+def test_read_metrics_missing_raises(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="metrics.jsonl"):
+        read_metrics(tmp_path)
