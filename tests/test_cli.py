@@ -133,12 +133,23 @@ def test_bench_binary_with_a_trained_128_bit_checkpoint(run128: Path, tmp_path: 
     assert 0 <= payload["results"]["ebmm"]["4"]["mean"] <= 128
 
 
-def test_bench_binary_runs_at_128_bits_only(run16: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # The benchmark is fixed at 128-bit strings; a checkpoint for another width is refused cleanly.
+def test_bench_binary_uses_the_checkpoint_pattern_width(run16: Path, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "b16.json"
+    code = main(["bench", "binary", "--models", "ebmm,oracle", "--checkpoint", str(run16), "--episodes", "2",
+                 "--patterns", "4", "--corrupt-bits", "4", "--json", str(out)])
+    assert code == 0
+    payload = load_json(out)
+    assert payload["protocol"]["dim"] == 16
+    assert payload["results"]["oracle"]["4"]["memory_floats"] == 4 * 16
+
+
+def test_bench_binary_refuses_more_corrupt_bits_than_pattern_bits(run16: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["bench", "binary", "--models", "ebmm", "--checkpoint", str(run16), "--episodes", "2",
                  "--patterns", "4"])
     assert code == 2
-    assert "(16,)" in capsys.readouterr().err
+    assert "cannot corrupt 64 positions of a 16-dimensional pattern" in capsys.readouterr().err
 
 
 def test_bench_binary_unknown_model_exits_2(capsys: pytest.CaptureFixture[str]) -> None:

@@ -211,3 +211,17 @@ def test_constructor_rejects_bad_settings() -> None:
         EnergyMemory(AutoencoderEnergy(dim=5, hidden=3), (5,), write_rate_init=(0.0, 1.0, 1.0))
     with pytest.raises(ValueError, match="writable"):
         EnergyMemory(nn.Sequential(nn.Linear(5, 1)), (5,))
+
+
+def test_sum_reduction_equals_mean_reduction_with_rates_times_n() -> None:
+    torch.manual_seed(4)
+    patterns = torch.rand(2, 4, 5, dtype=torch.float64)
+    summed = _make(QuadraticEnergy(5, 3), 5, write_reduction="sum", write_rate_init=(0.01, 0.005, 0.3))
+    averaged = _make(QuadraticEnergy(5, 3), 5, write_rate_init=(0.04, 0.02, 0.3))
+    averaged.load_state_dict(summed.state_dict())
+    with torch.no_grad():  # rates of the energy and gradient-norm terms times N = 4
+        averaged.write_rate_raw[..., :2] = torch.log(torch.expm1(4 * summed.write_rates()[..., :2]))
+    torch.testing.assert_close(summed.write(patterns).fast["memory.weight"],
+                               averaged.write(patterns).fast["memory.weight"], atol=1e-9, rtol=0)
+    with pytest.raises(ValueError, match="write_reduction"):
+        _make(QuadraticEnergy(5, 3), 5, write_reduction="max")

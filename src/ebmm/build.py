@@ -22,6 +22,7 @@ def build_memory(model: ModelConfig) -> EnergyMemory:
         read_steps=model.read_steps,
         write_terms=model.write_terms,
         write_rate_init=model.write_rate_init,
+        write_reduction=model.write_reduction,
         read_step_init=model.read_step_init,
         read_step_decay_init=model.read_step_decay_init,
         momentum_init=model.momentum_init,

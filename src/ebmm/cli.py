@@ -11,6 +11,8 @@ from typing import Sequence
 
 import torch
 
+from ebmm.train import TrainingDiverged
+
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CHECKPOINT = PACKAGE_ROOT / "checkpoints" / "binary"
 
@@ -56,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     binary.add_argument("--seed", type=int, default=0)
     binary.add_argument("--corruption", choices=["resample", "erase", "flip"], default="resample")
     binary.add_argument("--corrupt-bits", type=int, default=64)
+    binary.add_argument("--dim", type=_positive_int, default=128,
+                        help="bits per string when no EBMM checkpoint is benchmarked (else the checkpoint's)")
     binary.add_argument("--dynamics", choices=["async", "sync"], default="async", help="Hopfield update order")
     binary.add_argument("--models", default="ebmm,hopfield_hebb,hopfield_storkey,hopfield_pinv,oracle",
                         help="comma-separated subset of the models")
@@ -140,15 +144,16 @@ def _cmd_bench_binary(args: argparse.Namespace) -> int:
 
     names = [n.strip() for n in args.models.split(",") if n.strip()]
     models = _build_models(names, args.checkpoint, args.dynamics, args.seed, args.device)
+    dim = models["ebmm"].pattern_shape[0] if "ebmm" in models else args.dim
     started = time.perf_counter()
     results = benchmark_binary(models, args.patterns, args.episodes, args.seed, args.corruption, args.corrupt_bits,
-                               progress=lambda line: print(line, file=sys.stderr, flush=True))
+                               dim=dim, progress=lambda line: print(line, file=sys.stderr, flush=True))
     payload = {
         "benchmark": "binary",
         "command": command_line(),
         "git_revision": git_revision(),
         "protocol": {
-            "dim": 128, "corruption": args.corruption, "corrupt_bits": args.corrupt_bits,
+            "dim": dim, "corruption": args.corruption, "corrupt_bits": args.corrupt_bits,
             "episodes": args.episodes, "hopfield_dynamics": args.dynamics,
             "metric": "mean error bits per pattern after thresholding at 0.5; p5/p95 over per-episode means",
         },
@@ -223,6 +228,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, FileNotFoundError, FileExistsError, TypeError) as error:
         print(f"ebmm {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except TrainingDiverged as error:
+        print(f"ebmm {args.command}: training diverged: {error}", file=sys.stderr)
+        return 1
     parser.error(f"unknown command {args.command}")
     return 2
 

@@ -24,6 +24,7 @@ class ModelConfig:
     read_steps: int = 5
     write_terms: list[str] = field(default_factory=lambda: ["energy", "gradnorm", "prior"])
     write_rate_init: list[float] = field(default_factory=lambda: [1e-4, 1e-4, 1e-4])
+    write_reduction: str = "mean"
     read_step_init: float = 0.1
     read_step_decay_init: float = 0.9
     momentum_init: float = 0.5
@@ -138,6 +139,19 @@ def validate(config: Config) -> None:
     for key in ("steps", "meta_batch", "log_every", "eval_every", "checkpoint_every", "eval_episodes"):
         if getattr(config.train, key) < 1:
             raise ValueError(f"train.{key} must be >= 1, got {getattr(config.train, key)}")
+    if not config.train.eval_patterns or any(n < 1 for n in config.train.eval_patterns):
+        raise ValueError(f"train.eval_patterns must list positive pattern counts, got {config.train.eval_patterns}")
+    from ebmm.corruption import CORRUPTIONS
+    from ebmm.energy.registry import ENERGIES
+
+    if config.task.corruption not in CORRUPTIONS:
+        raise ValueError(f"task.corruption must be one of {sorted(CORRUPTIONS)}, got {config.task.corruption!r}")
+    if not 0 <= config.task.corrupt_bits <= config.model.pattern_dim:
+        raise ValueError(
+            f"task.corrupt_bits must be in [0, model.pattern_dim={config.model.pattern_dim}], got {config.task.corrupt_bits}"
+        )
+    if config.model.energy not in ENERGIES:
+        raise ValueError(f"model.energy must be one of {sorted(ENERGIES)}, got {config.model.energy!r}")
     if config.train.lr <= 0:
         raise ValueError(f"train.lr must be positive, got {config.train.lr}")
 

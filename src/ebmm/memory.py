@@ -94,6 +94,9 @@ class EnergyMemory(nn.Module):
         read_step_init, read_step_decay_init: γ^(1) and the initial σ(η) factor between steps.
         momentum_init, momentum_decay_init: ψ^(1) and its initial decay factor.
         value_range: the data range reads are projected onto.
+        write_reduction: ``"mean"`` (the paper's 1/N Σ_i) or ``"sum"`` over the written patterns in
+            the first two writing terms. With ``"sum"`` a pattern's imprint does not shrink as N
+            grows, which matters when one model must serve several memory loads.
     """
 
     def __init__(
@@ -110,6 +113,7 @@ class EnergyMemory(nn.Module):
         momentum_init: float = 0.5,
         momentum_decay_init: float = 0.9,
         value_range: tuple[float, float] = (0.0, 1.0),
+        write_reduction: str = "mean",
     ):
         super().__init__()
         if write_steps < 1 or read_steps < 1:
@@ -124,6 +128,9 @@ class EnergyMemory(nn.Module):
         self.write_steps, self.read_steps = int(write_steps), int(read_steps)
         self.write_terms = tuple(t for t in WRITE_TERMS if t in write_terms)
         self.value_range = (float(value_range[0]), float(value_range[1]))
+        if write_reduction not in ("mean", "sum"):
+            raise ValueError(f"write_reduction must be 'mean' or 'sum', got {write_reduction!r}")
+        self.write_reduction = write_reduction
         self.writable = writable_names(energy, writable)
         raw_rates = torch.tensor([_inverse_softplus(r) for r in write_rate_init])
         self.write_rate_raw = nn.Parameter(raw_rates.expand(self.write_steps, len(self.writable), 3).clone())
@@ -220,7 +227,7 @@ class EnergyMemory(nn.Module):
         """
         inputs = list(fast.values())
         energy = self._energy(fast, x)  # (B, N)
-        count = energy.shape[1]
+        count = energy.shape[1] if self.write_reduction == "mean" else 1
         grads: dict[str, tuple[torch.Tensor, ...]] = {}
         if not use["gradnorm"]:
             grads["energy"] = torch.autograd.grad(energy.sum() / count, inputs, create_graph=create_graph)

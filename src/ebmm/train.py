@@ -188,12 +188,14 @@ def train(
                 loss.backward()
                 grad_norm = torch.nn.utils.clip_grad_norm_(memory.parameters(), config.train.clip_norm)
             if not torch.isfinite(loss) or not torch.isfinite(grad_norm):
-                where = f"last good checkpoint: {last_good or run_dir / 'latest.json'}"
+                latest = run_dir / "latest.json"
+                where = (f"last good checkpoint: {last_good or latest}" if last_good or latest.is_file()
+                         else "no checkpoint was written yet")
                 raise TrainingDiverged(f"meta-loss or gradient is not finite at step {step} ({where})")
             optimizer.step()
             window.append(loss.item())
             done = step + 1
-            if done % config.train.log_every == 0 or done == end:
+            if done % config.train.log_every == 0 or done == config.train.steps:
                 now = time.perf_counter()
                 record = {
                     "step": done, "kind": "train", "loss": sum(window) / len(window),
@@ -205,7 +207,7 @@ def train(
                 log.write(json.dumps(record) + "\n")
                 log.flush()
                 progress.set_postfix(loss=f"{record['loss']:.2f}", bits=f"{record['hamming']:.1f}")
-            if done % config.train.eval_every == 0 or done == end:
+            if done % config.train.eval_every == 0 or done == config.train.steps:
                 last_eval = {"step": done, "kind": "eval", **evaluate_binary(
                     memory, config, config.train.eval_patterns, config.train.eval_episodes,
                     config.train.seed + EVAL_SEED_OFFSET)}

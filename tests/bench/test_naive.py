@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from ebmm.bench.naive import naive_episode_loss
-from ebmm.energy import AutoencoderEnergy, GatedRNNEnergy
+from ebmm.energy import AutoencoderEnergy, GatedRNNEnergy, SlotEnergy
 from ebmm.memory import WRITE_TERMS, EnergyMemory
 
 DIM, EPISODES, PATTERNS = 8, 2, 3
@@ -24,10 +24,10 @@ def _one_thread() -> Iterator[None]:
     torch.set_num_threads(threads)
 
 
-def _memory(energy: nn.Module, write_terms: Sequence[str] = WRITE_TERMS) -> EnergyMemory:
+def _memory(energy: nn.Module, write_terms: Sequence[str] = WRITE_TERMS, reduction: str = "mean") -> EnergyMemory:
     return EnergyMemory(
         energy, (DIM,), write_steps=2, read_steps=3, write_terms=write_terms,
-        write_rate_init=(0.05, 0.05, 0.05), read_step_init=0.2, momentum_init=0.5,
+        write_rate_init=(0.05, 0.05, 0.05), read_step_init=0.2, momentum_init=0.5, write_reduction=reduction,
     ).double()
 
 
@@ -44,18 +44,19 @@ def _grads(loss: torch.Tensor, memory: EnergyMemory) -> list[torch.Tensor]:
     return [torch.zeros_like(p) if g is None else g for p, g in zip(params, grads)]
 
 
-CASES: dict[str, tuple[Callable[[], nn.Module], tuple[str, ...]]] = {
-    "autoencoder": (lambda: AutoencoderEnergy(dim=DIM, hidden=3), WRITE_TERMS),
-    "gated_rnn": (lambda: GatedRNNEnergy(dim=DIM, hidden=12, memory_width=3, hops=2), WRITE_TERMS),
-    "autoencoder_no_gradnorm": (lambda: AutoencoderEnergy(dim=DIM, hidden=3), ("energy", "prior")),
+CASES: dict[str, tuple[Callable[[], nn.Module], tuple[str, ...], str]] = {
+    "autoencoder": (lambda: AutoencoderEnergy(dim=DIM, hidden=3), WRITE_TERMS, "mean"),
+    "gated_rnn": (lambda: GatedRNNEnergy(dim=DIM, hidden=12, memory_width=3, hops=2), WRITE_TERMS, "mean"),
+    "autoencoder_no_gradnorm": (lambda: AutoencoderEnergy(dim=DIM, hidden=3), ("energy", "prior"), "mean"),
+    "slots_sum": (lambda: SlotEnergy(dim=DIM, slots=4, beta_init=2.0, init_scale=0.3), WRITE_TERMS, "sum"),
 }
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_naive_matches_library_second_order(case: str) -> None:
     torch.manual_seed(0)
-    make_energy, terms = CASES[case]
-    memory = _memory(make_energy(), terms)
+    make_energy, terms, reduction = CASES[case]
+    memory = _memory(make_energy(), terms, reduction)
     patterns, queries = _episodes(1)
 
     # Writing must actually move the fast weights, or the write terms would go untested.

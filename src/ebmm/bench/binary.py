@@ -109,15 +109,16 @@ def format_table(results: dict[str, dict[str, dict[str, float]]], paper: dict[st
     """A plain-text table: one row per model, one column per N, with the paper's row under it."""
     counts = list(next(iter(results.values())).keys())
     width = 20
-    header = f"{'model':<20}{'floats':>8}" + "".join(f"{'N=' + n:>{width}}" for n in counts)
+    header = f"{'model':<20}{'floats':>12}" + "".join(f"{'N=' + n:>{width}}" for n in counts)
     lines = [header, "-" * len(header)]
     for name, row in results.items():
-        floats = row[counts[0]]["memory_floats"]
+        sizes = sorted({int(row[n]["memory_floats"]) for n in counts})
+        floats = str(sizes[0]) if len(sizes) == 1 else f"{sizes[0]}-{sizes[-1]}"
         cells = "".join(
             f"{row[n]['mean']:.2f} [{row[n]['p5']:.1f}, {row[n]['p95']:.1f}]".rjust(width) for n in counts
         )
-        lines.append(f"{name:<20}{floats:>8}{cells}")
+        lines.append(f"{name:<20}{floats:>12}{cells}")
         if paper and name in paper:
             ref = "".join(f"{paper[name].get(int(n), float('nan')):>{width}.2f}" for n in counts)
-            lines.append(f"{'  paper':<20}{'':>8}{ref}")
+            lines.append(f"{'  paper':<20}{'':>12}{ref}")
     return "\n".join(lines)

@@ -40,12 +40,13 @@ def naive_write(memory: EnergyMemory, patterns: torch.Tensor) -> dict[str, torch
     names = list(theta_bar)
     rates = memory.write_rates()
     count = patterns.shape[0]
+    divisor = count if memory.write_reduction == "mean" else 1
     theta = dict(theta_bar)
     for step in range(memory.write_steps):
         params = [theta[name] for name in names]
         term_grads: dict[str, list[torch.Tensor]] = {}
         if "energy" in memory.write_terms:
-            energy_term = sum(_energy(memory, theta, patterns[i]) for i in range(count)) / count
+            energy_term = sum(_energy(memory, theta, patterns[i]) for i in range(count)) / divisor
             term_grads["energy"] = _grad(energy_term, params)
         if "gradnorm" in memory.write_terms:
             norm_term = patterns.new_zeros(())
@@ -53,7 +54,7 @@ def naive_write(memory: EnergyMemory, patterns: torch.Tensor) -> dict[str, torch
                 x = patterns[i].detach().requires_grad_()
                 (grad_x,) = torch.autograd.grad(_energy(memory, theta, x), x, create_graph=True)
                 norm_term = norm_term + grad_x.pow(2).sum()
-            term_grads["gradnorm"] = _grad(norm_term / count, params)
+            term_grads["gradnorm"] = _grad(norm_term / divisor, params)
         if "prior" in memory.write_terms:
             prior_term = sum((theta[name] - theta_bar[name]).pow(2).sum() for name in names)
             term_grads["prior"] = _grad(prior_term, params)

@@ -19,6 +19,8 @@ class GatedRNNEnergy(nn.Module):
 
     def __init__(self, dim: int = 128, hidden: int = 1024, memory_width: int = 63, hops: int = 5):
         super().__init__()
+        if dim < 1:
+            raise ValueError(f"dim must be positive, got {dim}")
         if not 0 < memory_width < hidden:
             raise ValueError(f"memory_width must be in (0, hidden={hidden}), got {memory_width}")
         if hops < 1:
