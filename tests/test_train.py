@@ -245,3 +245,14 @@ def test_evaluate_binary_is_deterministic_and_bounded() -> None:
 def test_read_metrics_missing_raises(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="metrics.jsonl"):
         read_metrics(tmp_path)
+
+
+def test_cosine_schedule_decays_from_lr_to_zero() -> None:
+    from ebmm.config import load_config
+    from ebmm.train import learning_rate
+
+    config = load_config(None, ["train.lr=0.01", "train.steps=100", 'train.lr_schedule="cosine"'])
+    rates = [learning_rate(config, step) for step in range(100)]
+    assert rates[0] == pytest.approx(0.01) and rates[50] == pytest.approx(0.005) and rates[-1] < 1e-5
+    assert all(a >= b for a, b in zip(rates, rates[1:]))
+    assert learning_rate(load_config(None, ["train.lr=0.01"]), 99) == 0.01

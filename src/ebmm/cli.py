@@ -80,6 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
     plot_training = plot_sub.add_parser("training", help="meta-training curve of a run")
     plot_training.add_argument("run", help="run folder (holds metrics.jsonl)")
     plot_training.add_argument("--out", required=True)
+    plot_runs = plot_sub.add_parser("runs", help="evaluation curves of several runs side by side")
+    plot_runs.add_argument("runs", nargs="+", help="run folders (each holds metrics.jsonl and config.json)")
+    plot_runs.add_argument("--patterns", type=_int_list, default=[32, 48], help="one panel per N")
+    plot_runs.add_argument("--out", required=True)
     plot_binary = plot_sub.add_parser("binary", help="error bits against N from a `bench binary` JSON")
     plot_binary.add_argument("results", help="JSON written by `ebmm bench binary`")
     plot_binary.add_argument("--out", required=True)
@@ -182,11 +186,18 @@ def _cmd_bench_speed(args: argparse.Namespace) -> int:
 
 def _cmd_plot(args: argparse.Namespace) -> int:
     from ebmm.bench.binary import PAPER_BINARY
-    from ebmm.bench.plots import plot_binary, plot_training
+    from ebmm.bench.plots import plot_binary, plot_runs, plot_training
     from ebmm.checkpoint import load_json
     from ebmm.train import read_metrics
 
-    if args.plot == "training":
+    if args.plot == "runs":
+        runs = {}
+        for run in args.runs:
+            config_path = Path(run) / "config.json"
+            label = load_json(config_path).get("name", Path(run).name) if config_path.is_file() else Path(run).name
+            runs[f"{label} ({Path(run).name})"] = read_metrics(run)
+        out = plot_runs(runs, args.out, tuple(args.patterns))
+    elif args.plot == "training":
         config = load_json(Path(args.run) / "config.json") if (Path(args.run) / "config.json").is_file() else {}
         out = plot_training(read_metrics(args.run), args.out, title=config.get("name", ""))
     else:

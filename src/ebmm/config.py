@@ -46,11 +46,15 @@ class TaskConfig:
 
 @dataclass
 class TrainConfig:
-    """The meta-trainer (paper defaults for the optimiser: AdamW 5e-5, decay 1e-6, clip 0.05)."""
+    """The meta-trainer (paper defaults for the optimiser: AdamW 5e-5, decay 1e-6, clip 0.05).
+
+    ``lr_schedule = "cosine"`` decays the learning rate from ``lr`` to 0 over ``steps``.
+    """
 
     steps: int = 10_000
     meta_batch: int = 1
     lr: float = 5e-5
+    lr_schedule: str = "constant"
     weight_decay: float = 1e-6
     clip_norm: float = 0.05
     grad_mode: str = "second_order"
@@ -152,6 +156,8 @@ def validate(config: Config) -> None:
         )
     if config.model.energy not in ENERGIES:
         raise ValueError(f"model.energy must be one of {sorted(ENERGIES)}, got {config.model.energy!r}")
+    if config.train.lr_schedule not in ("constant", "cosine"):
+        raise ValueError(f"train.lr_schedule must be 'constant' or 'cosine', got {config.train.lr_schedule!r}")
     if config.train.lr <= 0:
         raise ValueError(f"train.lr must be positive, got {config.train.lr}")
 

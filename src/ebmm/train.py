@@ -66,6 +66,13 @@ def make_optimizer(memory: EnergyMemory, config: Config) -> torch.optim.Optimize
     return torch.optim.AdamW(memory.parameters(), lr=config.train.lr, weight_decay=config.train.weight_decay)
 
 
+def learning_rate(config: Config, step: int) -> float:
+    """The learning rate of update ``step`` (0-based) under ``train.lr_schedule``."""
+    if config.train.lr_schedule == "cosine":
+        return 0.5 * config.train.lr * (1.0 + math.cos(math.pi * step / config.train.steps))
+    return config.train.lr
+
+
 def evaluate_binary(
     memory: EnergyMemory, config: Config, patterns_list: list[int], episodes: int, seed: int
 ) -> dict[str, Any]:
@@ -184,6 +191,8 @@ def train(
             mode = "first_order" if step < config.train.first_order_steps else config.train.grad_mode
             loss, _, retrieval = memory.episode_loss(patterns, queries, mode)  # type: ignore[arg-type]
             optimizer.zero_grad(set_to_none=True)
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate(config, step)
             if torch.isfinite(loss):
                 loss.backward()
                 grad_norm = torch.nn.utils.clip_grad_norm_(memory.parameters(), config.train.clip_norm)
@@ -199,7 +208,7 @@ def train(
                 now = time.perf_counter()
                 record = {
                     "step": done, "kind": "train", "loss": sum(window) / len(window),
-                    "grad_norm": float(grad_norm), "patterns": patterns.shape[1],
+                    "grad_norm": float(grad_norm), "patterns": patterns.shape[1], "lr": learning_rate(config, step),
                     "hamming": float(hamming_errors(retrieval.patterns.detach(), patterns).mean()),
                     "seconds": elapsed + now - tic,
                 }
@@ -229,6 +238,3 @@ def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
         raise FileNotFoundError(f"no metrics log at {path}")
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
-
-def is_finite_number(value: float) -> bool:
-    return math.isfinite(value)

@@ -50,3 +50,13 @@ def test_plot_training_without_evals(tmp_path: Path) -> None:
     out = plot_training([{"step": 1, "kind": "train", "loss": 3.0}, {"step": 2, "kind": "train", "loss": 2.0}],
                         tmp_path / "c.png")
     assert out.read_bytes().startswith(PNG)
+
+
+def test_plot_runs_writes_png(tmp_path: Path) -> None:
+    from ebmm.bench.plots import plot_runs
+
+    def records(scale: float) -> list[dict]:
+        return [{"step": s, "kind": "eval", "hamming@32": scale / s, "hamming@48": 2 * scale / s} for s in (1, 10, 100)]
+
+    out = plot_runs({"a": records(10.0), "b": records(20.0)}, tmp_path / "runs.png", (32, 48))
+    assert out.read_bytes().startswith(PNG)

@@ -74,3 +74,26 @@ def plot_training(records: list[dict[str, Any]], out: str | Path, title: str = "
     fig.savefig(out, dpi=120)
     plt.close(fig)
     return out
+
+
+def plot_runs(runs: dict[str, list[dict[str, Any]]], out: str | Path, patterns: tuple[int, ...] = (32, 48)) -> Path:
+    """Evaluation error bits against meta-updates for several runs, one panel per N."""
+    fig, axes = plt.subplots(1, len(patterns), figsize=(5.5 * len(patterns), 4), squeeze=False)
+    for ax, count in zip(axes[0], patterns):
+        key = f"hamming@{count}"
+        for label, records in runs.items():
+            evals = [r for r in records if r["kind"] == "eval" and key in r]
+            if evals:
+                ax.plot([r["step"] for r in evals], [r[key] for r in evals], marker=".", label=label)
+        ax.axhline(32, color="grey", linestyle="--", lw=0.8, label="corrupted query")
+        ax.set_xscale("symlog", linthresh=1000)
+        ax.set_xlabel("meta-updates")
+        ax.set_ylabel(f"error bits on fresh episodes, N={count}")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
