@@ -5,7 +5,7 @@ Bartunov, Rae, Osindero, Lillicrap, *Meta-Learning Deep Energy-Based Memory Mode
 
 from ebmm.build import build_memory, load_memory
 from ebmm.config import Config, load_config
-from ebmm.energy import AutoencoderEnergy, GatedRNNEnergy
+from ebmm.energy import AutoencoderEnergy, GatedRNNEnergy, SlotEnergy
 from ebmm.memory import EnergyMemory, MemoryState
 from ebmm.protocol import AssociativeMemory, Retrieval
 
@@ -17,6 +17,7 @@ __all__ = [
     "GatedRNNEnergy",
     "MemoryState",
     "Retrieval",
+    "SlotEnergy",
     "build_memory",
     "load_config",
     "load_memory",

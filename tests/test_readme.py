@@ -1,0 +1,28 @@
+"""The README's Python example runs as written against the shipped checkpoint."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_readme_python_example_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+    assert blocks, "the README has no Python example"
+    monkeypatch.chdir(ROOT)
+    namespace: dict = {}
+    exec(compile(blocks[0], "README.md", "exec"), namespace)
+    assert namespace["out"].patterns.shape == (4, 32, 128)
+    assert namespace["memory"].memory_floats(namespace["state"]) == 8127
+
+
+def test_readme_names_the_ci_test_command() -> None:
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "pip install -e '.[test]' && python -m pytest" in readme
+    assert "pip install torch==2.13.0 && pip install -e '.[test]' && python -m pytest" in ci
