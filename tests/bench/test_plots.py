@@ -60,3 +60,8 @@ def test_plot_runs_writes_png(tmp_path: Path) -> None:
 
     out = plot_runs({"a": records(10.0), "b": records(20.0)}, tmp_path / "runs.png", (32, 48))
     assert out.read_bytes().startswith(PNG)
+
+
+def test_plot_binary_tolerates_percentiles_that_round_past_the_mean(tmp_path: Path) -> None:
+    row = {"16": {"mean": 0.1, "p5": 0.1 + 1e-9, "p95": 0.1 - 1e-9, "memory_floats": 1}}
+    assert plot_binary({"results": {"ebmm": row}}, tmp_path / "p.png").read_bytes().startswith(PNG)

@@ -26,8 +26,8 @@ def plot_binary(result: dict[str, Any], out: str | Path, paper: dict[str, dict[i
     for name, row in result["results"].items():
         counts = [int(n) for n in row]
         means = [row[str(n)]["mean"] for n in counts]
-        low = [row[str(n)]["mean"] - row[str(n)]["p5"] for n in counts]
-        high = [row[str(n)]["p95"] - row[str(n)]["mean"] for n in counts]
+        low = [max(0.0, row[str(n)]["mean"] - row[str(n)]["p5"]) for n in counts]
+        high = [max(0.0, row[str(n)]["p95"] - row[str(n)]["mean"]) for n in counts]
         style = dict(linestyle="--", color="grey") if name == "query" else {}
         ax.errorbar(counts, means, yerr=[low, high], marker="o", capsize=3, label=LABELS.get(name, name), **style)
     if paper and "ebmm" in paper:

@@ -1,0 +1,37 @@
+"""Markdown tables from results files; the README's table matches results/binary.json."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ebmm.bench.report import binary_markdown, main
+from ebmm.checkpoint import load_json
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _result() -> dict:
+    cell = lambda m, f: {"mean": m, "p5": m, "p95": m, "memory_floats": f}  # noqa: E731
+    return {"results": {"ebmm": {"16": cell(0.25, 8127), "32": cell(1.5, 8127)},
+                        "oracle": {"16": cell(0.0, 2048), "32": cell(0.0, 4096)}},
+            "paper": {"ebmm": {"16": 0.0, "32": 0.0}}}
+
+
+def test_binary_markdown_rows() -> None:
+    table = binary_markdown(_result())
+    assert "| EBMM (ours) | 8,127 | 0.25 | 1.50 |" in table
+    assert "| ↳ paper | 8,256 | 0 | 0 |" in table
+    assert "| nearest-neighbour oracle | 2,048–4,096 | 0.00 | 0.00 |" in table
+
+
+def test_main_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+
+
+def test_readme_table_is_the_committed_results_file() -> None:
+    results = ROOT / "results" / "binary.json"
+    if not results.is_file():
+        pytest.skip("no results/binary.json yet")
+    assert binary_markdown(load_json(results)) in (ROOT / "README.md").read_text()
