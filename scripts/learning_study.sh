@@ -10,9 +10,9 @@ train() { name=$1; shift; [ -f "$runs/$name/latest.json" ] && ebmm train "$@" --
 train gated_rnn   --config configs/binary_gated_rnn.toml
 train autoencoder --config configs/binary_autoencoder.toml --set train.steps=6000
 train slots       --config configs/binary_slots.toml
-train peeling     --config configs/binary_peeling.toml
-for name in gated_rnn autoencoder slots peeling; do
+train sign_slots  --config configs/binary_sign_slots.toml
+for name in gated_rnn autoencoder slots sign_slots; do
     mkdir -p results/runs/$name && cp "$runs/$name/config.json" "$runs/$name/metrics.jsonl" results/runs/$name/
 done
-ebmm plot runs results/runs/gated_rnn results/runs/autoencoder results/runs/slots results/runs/peeling \
+ebmm plot runs results/runs/gated_rnn results/runs/autoencoder results/runs/slots results/runs/sign_slots \
     --patterns 32,48 --out results/binary_learning.png

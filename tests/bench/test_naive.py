@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from ebmm.bench.naive import naive_episode_loss
-from ebmm.energy import AutoencoderEnergy, GatedRNNEnergy, PeelingSlotEnergy, SlotEnergy
+from ebmm.energy import AutoencoderEnergy, GatedRNNEnergy, SignSlotEnergy, SlotEnergy
 from ebmm.memory import WRITE_TERMS, EnergyMemory
 
 DIM, EPISODES, PATTERNS = 8, 2, 3
@@ -49,7 +49,7 @@ CASES: dict[str, tuple[Callable[[], nn.Module], tuple[str, ...], str]] = {
     "gated_rnn": (lambda: GatedRNNEnergy(dim=DIM, hidden=12, memory_width=3, hops=2), WRITE_TERMS, "mean"),
     "autoencoder_no_gradnorm": (lambda: AutoencoderEnergy(dim=DIM, hidden=3), ("energy", "prior"), "mean"),
     "slots_sum": (lambda: SlotEnergy(dim=DIM, slots=4, beta_init=2.0, init_scale=0.3), WRITE_TERMS, "sum"),
-    "peeling_sum": (lambda: PeelingSlotEnergy(dim=DIM, slots=3, levels=2, beta_init=1.0), WRITE_TERMS, "sum"),
+    "peeling_sum": (lambda: SignSlotEnergy(dim=DIM, slots=3, levels=2, beta_init=1.0), WRITE_TERMS, "sum"),
 }
 
 

@@ -20,6 +20,15 @@ LABELS = {
 }
 
 
+def _save(fig: plt.Figure, out: str | Path) -> Path:
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
+
+
 def plot_binary(result: dict[str, Any], out: str | Path, paper: dict[str, dict[int, float]] | None = None) -> Path:
     """Error bits per pattern against the number of stored patterns, one line per model."""
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
@@ -40,12 +49,7 @@ def plot_binary(result: dict[str, Any], out: str | Path, paper: dict[str, dict[i
                  f"{protocol.get('episodes', '?')} episodes", fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return _save(fig, out)
 
 
 def plot_training(records: list[dict[str, Any]], out: str | Path, title: str = "") -> Path:
@@ -68,12 +72,7 @@ def plot_training(records: list[dict[str, Any]], out: str | Path, title: str = "
     ax_bits.legend(fontsize=8)
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return _save(fig, out)
 
 
 def plot_runs(runs: dict[str, list[dict[str, Any]]], out: str | Path, patterns: tuple[int, ...] = (32, 48)) -> Path:
@@ -91,9 +90,4 @@ def plot_runs(runs: dict[str, list[dict[str, Any]]], out: str | Path, patterns: 
         ax.set_ylabel(f"error bits on fresh episodes, N={count}")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return _save(fig, out)

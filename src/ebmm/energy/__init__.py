@@ -4,13 +4,13 @@ from ebmm.energy.autoencoder import AutoencoderEnergy
 from ebmm.energy.base import count_floats, he_init_, is_memory_parameter, writable_names
 from ebmm.energy.gated_rnn import GatedRNNEnergy
 from ebmm.energy.registry import ENERGIES, build_energy
-from ebmm.energy.peeling import PeelingSlotEnergy
+from ebmm.energy.sign_slots import SignSlotEnergy
 from ebmm.energy.slots import SlotEnergy
 
 __all__ = [
     "AutoencoderEnergy",
     "GatedRNNEnergy",
-    "PeelingSlotEnergy",
+    "SignSlotEnergy",
     "SlotEnergy",
     "ENERGIES",
     "build_energy",

@@ -8,14 +8,14 @@ from torch import nn
 
 from ebmm.energy.autoencoder import AutoencoderEnergy
 from ebmm.energy.gated_rnn import GatedRNNEnergy
-from ebmm.energy.peeling import PeelingSlotEnergy
+from ebmm.energy.sign_slots import SignSlotEnergy
 from ebmm.energy.slots import SlotEnergy
 
 ENERGIES: dict[str, type[nn.Module]] = {
     "gated_rnn": GatedRNNEnergy,
     "autoencoder": AutoencoderEnergy,
     "slots": SlotEnergy,
-    "peeling_slots": PeelingSlotEnergy,
+    "sign_slots": SignSlotEnergy,
 }
 
 

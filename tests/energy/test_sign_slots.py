@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ebmm.energy import PeelingSlotEnergy, count_floats, writable_names
+from ebmm.energy import SignSlotEnergy, count_floats, writable_names
 
 
 def _strings(count: int, dim: int, seed: int) -> torch.Tensor:
@@ -14,20 +14,20 @@ def _strings(count: int, dim: int, seed: int) -> torch.Tensor:
 
 
 def test_memory_floats_match_the_papers_linear_128_63() -> None:
-    energy = PeelingSlotEnergy(dim=128, slots=63)
+    energy = SignSlotEnergy(dim=128, slots=63)
     params = dict(energy.named_parameters())
     assert count_floats({n: params[n] for n in writable_names(energy)}) == 128 * 63 + 63
 
 
 def test_initial_keys_have_inert_peeled_levels() -> None:
-    keys = PeelingSlotEnergy(dim=32, slots=4, levels=2).keys()
+    keys = SignSlotEnergy(dim=32, slots=4, levels=2).keys()
     assert keys.shape == (3, 4, 32)
     assert keys[0].abs().min() > 0.9  # tanh(κ) with κ = 2: sign keys
     assert keys[1:].abs().max() < 1e-4  # θ̄ = ±c: nothing left to peel (float rounding aside)
 
 
 def test_peeling_separates_two_strings_written_with_different_weights() -> None:
-    energy = PeelingSlotEnergy(dim=64, slots=1, levels=2, kappa_init=20.0)
+    energy = SignSlotEnergy(dim=64, slots=1, levels=2, kappa_init=20.0)
     a, b = _strings(2, 64, seed=0)
     with torch.no_grad():
         energy.memory.weight.copy_((1.0 * a + 0.6 * b).unsqueeze(0))
@@ -37,7 +37,7 @@ def test_peeling_separates_two_strings_written_with_different_weights() -> None:
 
 
 def test_gradient_step_recovers_the_lighter_string_from_its_query() -> None:
-    energy = PeelingSlotEnergy(dim=128, slots=2, levels=1, beta_init=1.0, kappa_init=20.0)
+    energy = SignSlotEnergy(dim=128, slots=2, levels=1, beta_init=1.0, kappa_init=20.0)
     a, b, other = _strings(3, 128, seed=1)
     with torch.no_grad():
         energy.memory.weight.copy_(torch.stack([1.0 * a + 0.5 * b, 0.8 * other]))
@@ -50,9 +50,9 @@ def test_gradient_step_recovers_the_lighter_string_from_its_query() -> None:
 
 
 def test_shapes_and_bad_arguments() -> None:
-    energy = PeelingSlotEnergy(dim=16, slots=3, levels=1)
+    energy = SignSlotEnergy(dim=16, slots=3, levels=1)
     assert energy(torch.rand(2, 5, 16)).shape == (2, 5)
     with pytest.raises(ValueError, match="levels"):
-        PeelingSlotEnergy(levels=-1)
+        SignSlotEnergy(levels=-1)
     with pytest.raises(ValueError, match="positive"):
-        PeelingSlotEnergy(floor=0.0)
+        SignSlotEnergy(floor=0.0)

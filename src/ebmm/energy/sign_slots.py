@@ -1,19 +1,23 @@
-"""Slots that hold several patterns at once: sign keys with successive peeling.
+"""Slots read through the signs of their keys, optionally with peeled residues.
 
-A gradient write into log-sum-exp slots adds every pattern to its best-matching key with a
-softmax weight, so two random strings often share a key, as ``m = w_a s_a + w_b s_b``. With
-``w_a ≠ w_b`` nothing is lost: ``sign(m) = s_a``, and *peeling* the heavier pattern off,
-``m − mean|m| · sign(m) = w_b s_b``, exposes the lighter one (and so on for three or more, each
-peel one level). This energy reads with the signs of the keys and of their peeled residues:
+``E(x) = −(1/β) log Σ_{j,l} exp(β (u_{j,l} · s + b_j)) + ½‖s‖²``, ``s = 2x − 1``, with the sign keys
 
-    u_{j,l} = k_{j,l} / mean|k_{j,l}|,   k_{j,0} = m_j,   k_{j,l+1} = k_{j,l} − mean|k_{j,l}| · sign(k_{j,l})
-    E(x) = −(1/β) log Σ_{j,l} exp(β (u_{j,l} · s + b_j)) + ½‖s‖²,   s = 2x − 1
+    u_{j,0} = tanh(κ m_j / max(mean|m_j|, f)),
+    k_{j,l+1} = k_{j,l} − mean|k_{j,l}| · sign(k_{j,l}),   u_{j,l} = tanh(κ k_{j,l} / max(mean|k_{j,l}|, f))
 
-so a gradient step on ``s`` moves it to the (soft) best normalised key, whose signs are the
-pattern's bits. The writable weights are the keys ``memory = Linear(dim, slots)`` (8,127 floats at
-the paper's size), as in :class:`~ebmm.energy.slots.SlotEnergy`; β is static and meta-learned.
-Writing stays a plain gradient step on this energy: for a fresh slot it adds the pattern to the key
-in proportion to its softmax weight, and soft weights are what make collided patterns separable.
+of the writable keys ``m_j`` (the rows of ``memory = Linear(dim, slots)``: 8,127 floats at the paper's
+size). A gradient step on ``s`` moves it to the softly chosen sign key; a gradient write adds each
+pattern to the keys in proportion to its softmax weight, as in :class:`~ebmm.energy.slots.SlotEnergy`.
+
+Why signs: a key scored by its raw values, ``m·s``, favours whatever was written into it most, so
+a second pattern written into an occupied key stays there (the birthday problem of 63 keys). A key
+scored by its signs is *owned* by its heaviest pattern: a lighter pattern sharing it scores no
+better than against an unrelated key, so the next write step moves it to a free key, and reading the
+sign of a key returns its owner exactly. With ``levels > 0`` a key also exposes its peeled residues
+(``m − mean|m|·sign(m) = w_b s_b`` when it holds ``w_a s_a + w_b s_b``), a second way to serve two
+patterns from one key; with three write steps it is not needed (see the README's ablation).
+β, κ and the floor ``f`` are static and meta-learned. The initial keys θ̄ are ``±init_scale``, so
+that their peeled residues are exactly zero and inert.
 """
 
 from __future__ import annotations
@@ -24,14 +28,14 @@ import torch
 from torch import nn
 
 
-class PeelingSlotEnergy(nn.Module):
-    """Log-sum-exp over ``slots`` writable keys and ``levels`` peeled residues of each, scale-normalised."""
+class SignSlotEnergy(nn.Module):
+    """Log-sum-exp over the sign keys of ``slots`` writable keys and of ``levels`` peeled residues each."""
 
     def __init__(
         self,
         dim: int = 128,
         slots: int = 63,
-        levels: int = 2,
+        levels: int = 0,
         beta_init: float = 0.7,
         init_scale: float = 0.1,
         floor: float = 0.05,
@@ -51,14 +55,16 @@ class PeelingSlotEnergy(nn.Module):
         nn.init.zeros_(self.memory.bias)
         self.log_beta = nn.Parameter(torch.tensor(math.log(beta_init)))
 
-    def keys(self) -> torch.Tensor:
-        """The normalised keys of every slot and peeling level, ``(levels + 1, slots, dim)``.
+    def keys(self, weight: torch.Tensor | None = None) -> torch.Tensor:
+        """The sign keys of every slot and peeling level, ``(levels + 1, slots, dim)``.
+
+        ``weight`` replaces the module's own keys (e.g. a written memory's), shape ``(slots, dim)``.
 
         Each residue is divided by its mean magnitude, floored at a learned static ``floor``: a
         residue that is only noise stays small instead of being blown up to a full-size key, and
         the write gradient through it stays bounded by ``1 / floor``.
         """
-        residue = self.memory.weight
+        residue = self.memory.weight if weight is None else weight
         floor, kappa = self.log_floor.exp(), self.log_kappa.exp()
         keys = []
         for _ in range(self.levels + 1):
