@@ -191,11 +191,7 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     from ebmm.train import read_metrics
 
     if args.plot == "runs":
-        runs = {}
-        for run in args.runs:
-            config_path = Path(run) / "config.json"
-            label = load_json(config_path).get("name", Path(run).name) if config_path.is_file() else Path(run).name
-            runs[f"{label} ({Path(run).name})"] = read_metrics(run)
+        runs = {Path(run).name: read_metrics(run) for run in args.runs}
         out = plot_runs(runs, args.out, tuple(args.patterns))
     elif args.plot == "training":
         config = load_json(Path(args.run) / "config.json") if (Path(args.run) / "config.json").is_file() else {}

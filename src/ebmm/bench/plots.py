@@ -20,8 +20,8 @@ LABELS = {
 }
 
 
-def _save(fig: plt.Figure, out: str | Path) -> Path:
-    fig.tight_layout()
+def _save(fig: plt.Figure, out: str | Path, rect: tuple[float, float, float, float] | None = None) -> Path:
+    fig.tight_layout(rect=rect)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120)
@@ -76,8 +76,8 @@ def plot_training(records: list[dict[str, Any]], out: str | Path, title: str = "
 
 
 def plot_runs(runs: dict[str, list[dict[str, Any]]], out: str | Path, patterns: tuple[int, ...] = (32, 48)) -> Path:
-    """Evaluation error bits against meta-updates for several runs, one panel per N."""
-    fig, axes = plt.subplots(1, len(patterns), figsize=(5.5 * len(patterns), 4), squeeze=False)
+    """Evaluation error bits against meta-updates for several runs, one panel per N, one legend."""
+    fig, axes = plt.subplots(1, len(patterns), figsize=(4.5 * len(patterns) + 2.5, 4), squeeze=False)
     for ax, count in zip(axes[0], patterns):
         key = f"hamming@{count}"
         for label, records in runs.items():
@@ -85,9 +85,10 @@ def plot_runs(runs: dict[str, list[dict[str, Any]]], out: str | Path, patterns: 
             if evals:
                 ax.plot([r["step"] for r in evals], [r[key] for r in evals], marker=".", label=label)
         ax.axhline(32, color="grey", linestyle="--", lw=0.8, label="corrupted query")
-        ax.set_xscale("symlog", linthresh=1000)
+        ax.set_xscale("log")
         ax.set_xlabel("meta-updates")
         ax.set_ylabel(f"error bits on fresh episodes, N={count}")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    return _save(fig, out)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center right", fontsize=8)
+    return _save(fig, out, rect=(0, 0, 1 - 2.3 / fig.get_figwidth(), 1))
