@@ -29,12 +29,13 @@ PAPER_BINARY: dict[str, dict[int, float]] = {
 
 
 def git_revision() -> str:
-    """The current git commit of the working directory, or 'unknown'."""
+    """The current git commit of the code, with ``+dirty`` when tracked files outside ``results/`` changed."""
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
                              cwd=Path(__file__).resolve().parent)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                               text=True, cwd=Path(__file__).resolve().parent).stdout.strip()
+        # Changes to results files do not make the code dirty: benchmarks write them.
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ":/", ":(exclude,top)results"],
+                               capture_output=True, text=True, cwd=Path(__file__).resolve().parent).stdout.strip()
         return out.stdout.strip() + ("+dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
