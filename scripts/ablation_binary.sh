@@ -18,6 +18,9 @@ run mean_reduction --set 'model.write_reduction="mean"' --set 'model.write_rate_
 run paper_rate_init --set 'model.write_rate_init=[1e-4,1e-4,1e-4]'
 run paper_optimiser --set train.lr=5e-5 --set train.clip_norm=0.05 --set 'train.lr_schedule="constant"'
 run fixed_n32 --set 'task.patterns=[32]'
+run five_write_steps --set model.write_steps=5
+run five_write_steps_one_peeling_level --set model.write_steps=5 \
+    --set 'model.energy_args={slots=63,levels=1,beta_init=0.7,kappa_init=2.0,floor=0.05,init_scale=0.1}'
 mkdir -p results/ablation
 for run_dir in "$out"/*/; do
     name=$(basename "$run_dir"); mkdir -p results/ablation/$name
