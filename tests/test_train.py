@@ -256,3 +256,18 @@ def test_cosine_schedule_decays_from_lr_to_zero() -> None:
     assert rates[0] == pytest.approx(0.01) and rates[50] == pytest.approx(0.005) and rates[-1] < 1e-5
     assert all(a >= b for a, b in zip(rates, rates[1:]))
     assert learning_rate(load_config(None, ["train.lr=0.01"]), 99) == 0.01
+
+
+def test_first_order_warm_up_then_second_order(tmp_path: Path) -> None:
+    """train.first_order_steps uses first-order meta-gradients for the first updates only."""
+    def params(name: str, *extra: str) -> dict[str, torch.Tensor]:
+        train(tiny_config("train.steps=3", *extra), tmp_path / name, quiet=True)
+        return load_tensors(resolve_checkpoint(tmp_path / name) / "model.safetensors")
+
+    warm_all = params("warm_all", "train.first_order_steps=3")
+    first_order = params("first_order", 'train.grad_mode="first_order"')
+    second_order = params("second_order")
+    warm_two = params("warm_two", "train.first_order_steps=2")
+    assert all(torch.equal(warm_all[k], first_order[k]) for k in warm_all)
+    assert any(not torch.equal(warm_all[k], second_order[k]) for k in warm_all)
+    assert any(not torch.equal(warm_two[k], warm_all[k]) for k in warm_all)
