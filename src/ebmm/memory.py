@@ -227,19 +227,19 @@ class EnergyMemory(nn.Module):
         """
         inputs = list(fast.values())
         energy = self._energy(fast, x)  # (B, N)
-        count = energy.shape[1] if self.write_reduction == "mean" else 1
+        divisor = energy.shape[1] if self.write_reduction == "mean" else 1
         grads: dict[str, tuple[torch.Tensor, ...]] = {}
         if not use["gradnorm"]:
-            grads["energy"] = torch.autograd.grad(energy.sum() / count, inputs, create_graph=create_graph)
+            grads["energy"] = torch.autograd.grad(energy.sum() / divisor, inputs, create_graph=create_graph)
             return grads
         wrt = [x, *inputs] if use["energy"] else [x]
         first = torch.autograd.grad(energy.sum(), wrt, create_graph=True)
         grad_x = first[0]
         if use["energy"]:
             grads["energy"] = tuple(
-                (g if create_graph else g.detach()) / count for g in first[1:]
+                (g if create_graph else g.detach()) / divisor for g in first[1:]
             )
-        norm = grad_x.pow(2).flatten(2).sum(-1).sum() / count
+        norm = grad_x.pow(2).flatten(2).sum(-1).sum() / divisor
         grads["gradnorm"] = torch.autograd.grad(norm, inputs, create_graph=create_graph)
         return grads
 

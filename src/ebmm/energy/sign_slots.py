@@ -44,8 +44,10 @@ class SignSlotEnergy(nn.Module):
         super().__init__()
         if dim < 1 or slots < 1 or levels < 0:
             raise ValueError(f"dim and slots must be positive and levels >= 0, got {dim}, {slots}, {levels}")
-        if beta_init <= 0 or floor <= 0:
-            raise ValueError(f"beta_init and floor must be positive, got {beta_init}, {floor}")
+        if beta_init <= 0 or floor <= 0 or kappa_init <= 0:
+            raise ValueError(
+                f"beta_init, floor and kappa_init must be positive, got {beta_init}, {floor}, {kappa_init}"
+            )
         self.levels = levels
         self.log_floor = nn.Parameter(torch.tensor(math.log(floor)))
         self.log_kappa = nn.Parameter(torch.tensor(math.log(kappa_init)))
