@@ -7,17 +7,19 @@ from pathlib import Path
 import torch
 
 from ebmm.checkpoint import load_json, load_tensors
-from ebmm.config import Config, ModelConfig, config_from_dict
+from ebmm.config import Config, ModelConfig, config_from_dict, pattern_shape
 from ebmm.energy import build_energy
 from ebmm.memory import EnergyMemory
 
 
 def build_memory(model: ModelConfig) -> EnergyMemory:
     """A freshly initialised EnergyMemory as ``model`` describes."""
-    energy = build_energy(model.energy, dim=model.pattern_dim, **model.energy_args)
+    shape = pattern_shape(model)
+    size = {"shape": shape} if len(shape) > 1 else {"dim": shape[0]}
+    energy = build_energy(model.energy, **size, **model.energy_args)
     return EnergyMemory(
         energy,
-        pattern_shape=(model.pattern_dim,),
+        pattern_shape=shape,
         write_steps=model.write_steps,
         read_steps=model.read_steps,
         write_terms=model.write_terms,

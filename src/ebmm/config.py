@@ -15,11 +15,16 @@ except ModuleNotFoundError:  # Python < 3.11
 
 @dataclass
 class ModelConfig:
-    """The energy network and the write/read rules around it."""
+    """The energy network and the write/read rules around it.
+
+    ``pattern_shape`` (e.g. ``[1, 32, 32]`` for images) overrides ``pattern_dim`` when given; image
+    energies receive it as ``shape``, vector energies receive ``pattern_dim`` as ``dim``.
+    """
 
     energy: str = "autoencoder"
     energy_args: dict[str, Any] = field(default_factory=dict)
     pattern_dim: int = 128
+    pattern_shape: list[int] = field(default_factory=list)
     write_steps: int = 3
     read_steps: int = 5
     write_terms: list[str] = field(default_factory=lambda: ["energy", "gradnorm", "prior"])
@@ -33,15 +38,23 @@ class ModelConfig:
 
 @dataclass
 class TaskConfig:
-    """Episodes: how many random strings are written and how queries are corrupted.
+    """Episodes: what is written, how many patterns, and how queries are corrupted.
 
+    ``data`` is ``"binary"`` (random strings of ``model.pattern_dim`` bits) or an image dataset of
+    ``ebmm.data`` (``omniglot``, ``cifar10``, ``mnist``, ...) read from ``data_dir`` (empty: the
+    ``EBMM_DATA`` environment variable, else ``~/.cache/ebmm``); training samples the train split.
     ``patterns`` lists the memory loads N; each meta-update draws one of them at random, so a list
-    is a curriculum over loads (one value: a fixed N).
+    is a curriculum over loads (one value: a fixed N). ``corruption_args`` are the corruption's
+    parameters (e.g. ``{size = 16}`` for ``block_noise``); binary corruptions use ``corrupt_bits``.
     """
 
     patterns: list[int] = field(default_factory=lambda: [32])
     corruption: str = "resample"
     corrupt_bits: int = 64
+    corruption_args: dict[str, Any] = field(default_factory=dict)
+    data: str = "binary"
+    data_dir: str = ""
+    split_seed: int = 0
 
 
 @dataclass
@@ -150,7 +163,16 @@ def validate(config: Config) -> None:
 
     if config.task.corruption not in CORRUPTIONS:
         raise ValueError(f"task.corruption must be one of {sorted(CORRUPTIONS)}, got {config.task.corruption!r}")
-    if not 0 <= config.task.corrupt_bits <= config.model.pattern_dim:
+    if config.task.data == "binary" and config.model.pattern_shape:
+        raise ValueError("task.data = 'binary' draws vectors of model.pattern_dim bits; leave model.pattern_shape empty")
+    if config.task.data != "binary":
+        from ebmm.data.images import DATASETS
+
+        if config.task.data not in DATASETS:
+            raise ValueError(f"task.data must be 'binary' or one of {list(DATASETS)}, got {config.task.data!r}")
+        if len(config.model.pattern_shape) != 3:
+            raise ValueError(f"image data needs model.pattern_shape = [C, H, W], got {config.model.pattern_shape}")
+    elif not 0 <= config.task.corrupt_bits <= config.model.pattern_dim:
         raise ValueError(
             f"task.corrupt_bits must be in [0, model.pattern_dim={config.model.pattern_dim}], got {config.task.corrupt_bits}"
         )
@@ -195,3 +217,8 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
                 raise ValueError(f"override {text!r}: {key!r} is not a section")
         target[keys[-1]] = value
     return config_from_dict(data)
+
+
+def pattern_shape(model: ModelConfig) -> tuple[int, ...]:
+    """The shape of one pattern: ``model.pattern_shape`` if given, else ``(pattern_dim,)``."""
+    return tuple(model.pattern_shape) if model.pattern_shape else (model.pattern_dim,)

@@ -21,13 +21,11 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from ebmm.bench.metrics import hamming_errors
 from ebmm.build import build_memory
 from ebmm.checkpoint import load_json, load_tensors, save_json, save_tensors
 from ebmm.config import Config, config_from_dict
-from ebmm.corruption import build_corruption
-from ebmm.data.binary import random_binary_patterns
 from ebmm.memory import EnergyMemory
+from ebmm.tasks import METRICS, BinaryTask, ImageTask, build_task, evaluate
 
 EVAL_SEED_OFFSET = 1_000_003
 
@@ -76,33 +74,14 @@ def learning_rate(config: Config, step: int) -> float:
 def evaluate_binary(
     memory: EnergyMemory, config: Config, patterns_list: list[int], episodes: int, seed: int
 ) -> dict[str, Any]:
-    """Hamming error and the stored-vs-fresh energy gap on fresh episodes, without graphs."""
-    device = next(memory.parameters()).device
-    generator = torch.Generator(device="cpu").manual_seed(seed)
-    corruption = build_corruption(config.task.corruption, config.task.corrupt_bits)
-    dim = config.model.pattern_dim
-    result: dict[str, Any] = {}
-    for count in patterns_list:
-        patterns = random_binary_patterns(episodes, count, dim, generator)
-        fresh = random_binary_patterns(episodes, count, dim, generator)
-        queries = corruption(patterns, generator)
-        patterns, fresh, queries = patterns.to(device), fresh.to(device), queries.to(device)
-        state = memory.write(patterns)
-        out = memory.read(queries, state)
-        with torch.no_grad():
-            gap = (memory.energies(state, patterns) - memory.energies(state, fresh)).mean()
-        result[f"hamming@{count}"] = float(hamming_errors(out.patterns, patterns).mean())
-        result[f"query_hamming@{count}"] = float(hamming_errors(queries, patterns).mean())
-        result[f"energy_gap@{count}"] = float(gap)
-    return result
+    """Hamming error and the stored-vs-fresh energy gap on fresh episodes (see ``tasks.evaluate``)."""
+    return evaluate(memory, build_task(config), patterns_list, episodes, seed)
 
 
-def _sample_batch(config: Config, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def _sample_batch(config: Config, task: BinaryTask | ImageTask, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     choices = config.task.patterns
     count = choices[int(torch.randint(len(choices), (1,), generator=generator))]
-    patterns = random_binary_patterns(config.train.meta_batch, count, config.model.pattern_dim, generator)
-    corruption = build_corruption(config.task.corruption, config.task.corrupt_bits)
-    return patterns, corruption(patterns, generator)
+    return task.sample(config.train.meta_batch, count, generator, "train")
 
 
 def _save_checkpoint(
@@ -145,7 +124,7 @@ def train(
     quiet: bool = False,
     max_steps: int | None = None,
 ) -> TrainResult:
-    """Meta-train an EnergyMemory on random binary strings as ``config`` says.
+    """Meta-train an EnergyMemory on the task ``config`` describes (binary strings or images).
 
     ``resume`` continues from ``run_dir``'s latest checkpoint, restoring parameters, optimiser and
     RNG state, so that the continued run matches an uninterrupted one. ``max_steps`` stops early
@@ -155,6 +134,7 @@ def train(
     device = torch.device(config.train.device)
     torch.manual_seed(config.train.seed)
     memory = build_memory(config.model).to(device)
+    task = build_task(config)
     optimizer = make_optimizer(memory, config)
     generator = torch.Generator(device="cpu").manual_seed(config.train.seed)
     start, elapsed = 0, 0.0
@@ -186,7 +166,7 @@ def train(
     window: list[float] = []
     with metrics_path.open("a") as log:
         for step in progress:
-            patterns, queries = _sample_batch(config, generator)
+            patterns, queries = _sample_batch(config, task, generator)
             patterns, queries = patterns.to(device), queries.to(device)
             mode = "first_order" if step < config.train.first_order_steps else config.train.grad_mode
             loss, _, retrieval = memory.episode_loss(patterns, queries, mode)  # type: ignore[arg-type]
@@ -209,16 +189,16 @@ def train(
                 record = {
                     "step": done, "kind": "train", "loss": sum(window) / len(window),
                     "grad_norm": float(grad_norm), "patterns": patterns.shape[1], "lr": learning_rate(config, step),
-                    "hamming": float(hamming_errors(retrieval.patterns.detach(), patterns).mean()),
+                    task.metric_name: float(METRICS[task.metric_name](retrieval.patterns.detach(), patterns).mean()),
                     "seconds": elapsed + now - tic,
                 }
                 window.clear()
                 log.write(json.dumps(record) + "\n")
                 log.flush()
-                progress.set_postfix(loss=f"{record['loss']:.2f}", bits=f"{record['hamming']:.1f}")
+                progress.set_postfix(loss=f"{record['loss']:.2f}", error=f"{record[task.metric_name]:.1f}")
             if done % config.train.eval_every == 0 or done == config.train.steps:
-                last_eval = {"step": done, "kind": "eval", **evaluate_binary(
-                    memory, config, config.train.eval_patterns, config.train.eval_episodes,
+                last_eval = {"step": done, "kind": "eval", **evaluate(
+                    memory, task, config.train.eval_patterns, config.train.eval_episodes,
                     config.train.seed + EVAL_SEED_OFFSET)}
                 last_eval["seconds"] = elapsed + time.perf_counter() - tic
                 log.write(json.dumps(last_eval) + "\n")

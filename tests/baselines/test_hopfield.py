@@ -7,6 +7,7 @@ import torch
 
 from ebmm.baselines import BASELINES, HopfieldMemory, HopfieldState
 from ebmm.baselines.hopfield import hebb_weights, projection_matrix, storkey_weights
+from ebmm.corruption import BlockNoise
 from ebmm.protocol import AssociativeMemory
 
 RULES = ["hebb", "storkey", "pinv"]
@@ -180,7 +181,7 @@ def test_registry_builds_hopfield(name: str) -> None:
     "patterns, error",
     [
         (torch.zeros(3, 128), ValueError),
-        (torch.zeros(1, 2, 4, 4), ValueError),
+        (torch.zeros(2), ValueError),
         (torch.full((1, 2, 8), float("nan")), ValueError),
         (torch.full((1, 2, 8), 2.0), ValueError),
         (torch.full((1, 2, 8), 0.5), ValueError),  # not binary
@@ -223,3 +224,54 @@ def test_read_rejects_bad_queries(queries: torch.Tensor) -> None:
 def test_constructor_rejects_bad_arguments(kwargs: dict, name: str) -> None:
     with pytest.raises(ValueError, match=name):
         HopfieldMemory(**kwargs)
+
+
+# --- image-shaped patterns ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dynamics", DYNAMICS)
+@pytest.mark.parametrize("rule", RULES)
+def test_image_patterns_equal_flattened_vectors(rule: str, dynamics: str) -> None:
+    images = random_bits(2, 6, 2, 4, 8, seed=20)  # (B, N, C, H, W), D = 64
+    queries = flip_bits(images.flatten(2), 6, seed=21).reshape(images.shape)
+    image_state = HopfieldMemory(rule, dynamics, seed=2).write(images)
+    flat_state = HopfieldMemory(rule, dynamics, seed=2).write(images.flatten(2))
+    assert image_state.shape == (2, 4, 8) and image_state.pattern_shape == (2, 4, 8)
+    assert flat_state.shape is None and flat_state.pattern_shape == (64,)
+    assert torch.equal(image_state.weights, flat_state.weights)
+    image_out = HopfieldMemory(rule, dynamics, seed=2).read(queries, image_state).patterns
+    flat_out = HopfieldMemory(rule, dynamics, seed=2).read(queries.flatten(2), flat_state).patterns
+    assert image_out.shape == images.shape and image_out.dtype == images.dtype
+    assert torch.equal(image_out.flatten(2), flat_out)
+    assert HopfieldMemory(rule).memory_floats(image_state) == 64 * 63 // 2 + 64
+
+
+@pytest.mark.parametrize("shape", [(4, 4), (1, 2, 2, 4)])
+def test_other_pattern_shapes_round_trip(shape: tuple[int, ...]) -> None:
+    patterns = random_bits(1, 2, *shape, seed=22)
+    memory = HopfieldMemory("pinv", "sync")
+    out = memory.read(patterns, memory.write(patterns)).patterns
+    assert out.equal(patterns)
+
+
+def test_pinv_recalls_64_binary_images_of_1024_units_from_block_noise() -> None:
+    images = random_bits(2, 64, 1, 32, 32, seed=23)
+    queries = BlockNoise(16, binary=True)(images, torch.Generator().manual_seed(24))
+    memory = HopfieldMemory("pinv", "sync")
+    state = memory.write(images)
+    assert state.weights.shape == (2, 1024, 1024)
+    assert memory.read(queries, state).patterns.equal(images)
+    assert memory.memory_floats(state) == 1024 * 1023 // 2 + 1024
+
+
+@pytest.mark.parametrize("queries_shape", [(2, 1, 64), (2, 1, 2, 8, 4), (2, 1, 1, 4, 8)])
+def test_image_read_rejects_other_shapes(queries_shape: tuple[int, ...]) -> None:
+    memory = HopfieldMemory()
+    state = memory.write(random_bits(2, 3, 2, 4, 8, seed=25))
+    with pytest.raises(ValueError, match=r"queries must have .*2, 4, 8\)"):
+        memory.read(torch.zeros(queries_shape), state)
+
+
+def test_write_rejects_empty_pattern_shape() -> None:
+    with pytest.raises(ValueError, match="at least one unit"):
+        HopfieldMemory().write(torch.zeros(1, 2, 0, 4))

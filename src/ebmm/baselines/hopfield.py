@@ -1,6 +1,8 @@
 """Classical Hopfield networks on ±1 states, behind the ``AssociativeMemory`` protocol.
 
-Patterns are ``(B, N, D)`` float tensors of bits in {0, 1}, mapped to ``s = 2x - 1``. A write
+Patterns are ``(B, N, D)`` float tensors of bits in {0, 1}, mapped to ``s = 2x - 1``; patterns of
+any other shape ``(B, N, *shape)`` (binary images ``(B, N, C, H, W)``) are flattened to
+``D = prod(shape)`` units and reads come back in that shape. A write
 builds one weight matrix per episode with the Hebb, Storkey (1997) or pseudo-inverse
 (projection) rule; a read runs asynchronous or synchronous sign dynamics from the thresholded
 queries. All rules and dynamics are vectorised over the B episodes (and the M queries).
@@ -9,6 +11,7 @@ queries. All rules and dynamics are vectorised over the B episodes (and the M qu
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import prod
 
 import torch
 
@@ -21,14 +24,21 @@ DYNAMICS = ("async", "sync")
 @dataclass
 class HopfieldState:
     """Written Hopfield memories: ``weights`` ``(B, D, D)`` (symmetric, zero diagonal) and
-    ``bias`` ``(B, D)`` thresholds (zero for the shipped rules, kept for the float count)."""
+    ``bias`` ``(B, D)`` thresholds (zero for the shipped rules, kept for the float count);
+    ``shape`` is the written pattern shape (``None``: plain ``(D,)`` vectors)."""
 
     weights: torch.Tensor
     bias: torch.Tensor
+    shape: tuple[int, ...] | None = None
 
     @property
     def dim(self) -> int:
         return int(self.weights.shape[-1])
+
+    @property
+    def pattern_shape(self) -> tuple[int, ...]:
+        """The shape of one pattern as written and read: ``shape``, or ``(D,)``."""
+        return tuple(self.shape) if self.shape is not None else (self.dim,)
 
 
 def to_spins(x: torch.Tensor) -> torch.Tensor:
@@ -126,26 +136,30 @@ class HopfieldMemory:
             self.generator.manual_seed(seed)
 
     def write(self, patterns: torch.Tensor) -> HopfieldState:
-        """Store ``patterns`` ``(B, N, D)`` with values exactly 0 or 1."""
-        check_patterns(patterns, "patterns")
+        """Store ``patterns`` ``(B, N, D)`` (or ``(B, N, *shape)``, flattened) with values exactly 0 or 1."""
+        shape = _pattern_shape(patterns)
+        if shape is not None and prod(shape) == 0:
+            raise ValueError(f"patterns must have at least one unit each, got pattern shape {shape}")
+        check_patterns(patterns, "patterns", shape)
         if not ((patterns == 0) | (patterns == 1)).all():
             raise ValueError("patterns must be binary: every value exactly 0 or 1")
-        s = 2.0 * patterns - 1.0
+        s = 2.0 * patterns.flatten(2) - 1.0
         weights = _RULE_FNS[self.rule](s)
-        return HopfieldState(weights=weights, bias=weights.new_zeros(weights.shape[:2]))
+        kept_shape = None if patterns.dim() == 3 else tuple(patterns.shape[2:])
+        return HopfieldState(weights=weights, bias=weights.new_zeros(weights.shape[:2]), shape=kept_shape)
 
     def read(self, queries: torch.Tensor, state: HopfieldState) -> Retrieval:
-        """Run the dynamics from ``queries`` ``(B, M, D)`` (thresholded at 0.5); {0,1} out."""
-        check_patterns(queries, "queries", pattern_shape=(state.dim,))
+        """Run the dynamics from ``queries`` ``(B, M, *shape)`` (thresholded at 0.5); {0,1} out, same shape."""
+        check_patterns(queries, "queries", pattern_shape=state.pattern_shape)
         check_batch_matches(queries, state.weights.shape[0])
         weights = state.weights.to(queries.dtype)
         bias = state.bias.to(queries.dtype)
-        s = to_spins(queries)
+        s = to_spins(queries.flatten(2))
         if self.dynamics == "async":
             s = self._run_async(s, weights, bias)
         else:
             s = self._run_sync(s, weights, bias)
-        return Retrieval(patterns=(s + 1.0) / 2.0)
+        return Retrieval(patterns=((s + 1.0) / 2.0).reshape(queries.shape))
 
     def memory_floats(self, state: HopfieldState) -> int:
         """``D(D-1)/2 + D``: symmetric off-diagonal weights plus thresholds (any N)."""
@@ -178,3 +192,10 @@ class HopfieldMemory:
             if not changed:
                 break
         return s
+
+
+def _pattern_shape(tensor: object) -> tuple[int, ...] | None:
+    """The trailing shape of a ``(B, N, *shape)`` tensor, or ``None`` to let the check complain."""
+    if isinstance(tensor, torch.Tensor) and tensor.dim() >= 3:
+        return tuple(tensor.shape[2:])
+    return None

@@ -17,6 +17,7 @@ LABELS = {
     "hopfield_pinv": "Hopfield, pseudo-inverse",
     "oracle": "nearest-neighbour oracle",
     "query": "corrupted query",
+    "modern_hopfield": "modern Hopfield (raw images)",
 }
 
 
@@ -92,3 +93,64 @@ def plot_runs(runs: dict[str, list[dict[str, Any]]], out: str | Path, patterns: 
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="center right", fontsize=8)
     return _save(fig, out, rect=(0, 0, 1 - 2.3 / fig.get_figwidth(), 1))
+
+
+def plot_images(result: dict[str, Any], out: str | Path) -> Path:
+    """Error against memory floats from an image benchmark: EBMM checkpoints as a curve, references as
+    horizontal lines (their memory is the raw images), the paper's EBMM conv points overlaid."""
+    counts = list(next(iter(result["results"].values())).keys())
+    count = counts[-1]
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    checkpoints = [name for name in result["results"] if name in result.get("checkpoints", {})]
+    if checkpoints:
+        rows = sorted(((result["results"][n][count]["memory_floats"], result["results"][n][count]) for n in checkpoints),
+                      key=lambda item: item[0])
+        xs = [x for x, _ in rows]
+        means = [r["mean"] for _, r in rows]
+        low = [max(0.0, r["mean"] - r["p5"]) for _, r in rows]
+        high = [max(0.0, r["p95"] - r["mean"]) for _, r in rows]
+        ax.errorbar(xs, means, yerr=[low, high], marker="o", capsize=3, label="EBMM, ebmm (test split)")
+        train = result.get("train_split") or {}
+        if train:
+            train_rows = sorted((train[n][count]["memory_floats"], train[n][count]["mean"]) for n in checkpoints if n in train)
+            ax.plot([x for x, _ in train_rows], [y for _, y in train_rows], marker="x", linestyle=":",
+                    label="EBMM, ebmm (train split)")
+    paper = result.get("paper_ebmm_conv") or {}
+    if paper:
+        ax.plot([int(k) for k in paper], list(paper.values()), marker="s", linestyle="--", color="black",
+                label="EBMM conv, paper (read off its plot)")
+    styles = ["--", "-.", ":", (0, (5, 1)), (0, (1, 1))]
+    references = [name for name in result["results"] if name not in checkpoints]
+    for style, name in zip(styles, references):
+        row = result["results"][name][count]
+        floats = row["memory_floats"]
+        label = f"{LABELS.get(name, name)} ({floats:,} floats)" if floats else LABELS.get(name, name)
+        ax.axhline(row["mean"], linestyle=style, color="grey" if name == "query" else None, label=label)
+    metric = "error bits per image" if result.get("metric") == "hamming" else "squared error per image"
+    ax.set_xlabel("memory (float32 numbers)")
+    ax.set_ylabel(metric)
+    ax.set_yscale("log")
+    ax.set_title(f"{result.get('dataset', '')}, {count} images, {result.get('split', '')} split")
+    ax.legend(fontsize=7)
+    return _save(fig, out)
+
+
+def plot_grid(grid: Any, out: str | Path, title: str = "") -> Path:
+    """A grid of images ``(rows, columns, C, H, W)`` in [0, 1]; row 0 originals, 1 queries, then reads."""
+    rows, columns = int(grid.shape[0]), int(grid.shape[1])
+    labels = ["original", "query", *[f"read {k}" for k in range(1, rows - 1)]]
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * 0.9 + 0.8, rows * 0.9 + 0.4), squeeze=False)
+    for r in range(rows):
+        for c in range(columns):
+            image = grid[r, c].detach().cpu().clamp(0, 1)
+            ax = axes[r][c]
+            if image.shape[0] == 1:
+                ax.imshow(image[0].numpy(), cmap="gray", vmin=0, vmax=1)
+            else:
+                ax.imshow(image.permute(1, 2, 0).numpy())
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c == 0:
+                ax.set_ylabel(labels[r], fontsize=7)
+    fig.suptitle(title, fontsize=8)
+    return _save(fig, out, rect=(0, 0, 1, 0.95))

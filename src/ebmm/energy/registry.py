@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from torch import nn
 
 from ebmm.energy.autoencoder import AutoencoderEnergy
+from ebmm.energy.conv import ConvEnergy, FCEnergy, imagenet64_energy
 from ebmm.energy.gated_rnn import GatedRNNEnergy
 from ebmm.energy.sign_slots import SignSlotEnergy
 from ebmm.energy.slots import SlotEnergy
 
-ENERGIES: dict[str, type[nn.Module]] = {
+ENERGIES: dict[str, Callable[..., nn.Module]] = {
     "gated_rnn": GatedRNNEnergy,
     "autoencoder": AutoencoderEnergy,
     "slots": SlotEnergy,
     "sign_slots": SignSlotEnergy,
+    "conv": ConvEnergy,
+    "fc": FCEnergy,
+    "conv_imagenet64": imagenet64_energy,
 }
 
 

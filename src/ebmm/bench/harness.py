@@ -1,0 +1,109 @@
+"""The shared benchmark harness: every memory on the same seeded episodes, per-episode statistics."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import torch
+
+from ebmm.protocol import AssociativeMemory
+
+EpisodeSampler = Callable[[int, int, torch.Generator], tuple[torch.Tensor, torch.Tensor]]
+Metric = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def git_revision() -> str:
+    """The current git commit of the code, with ``+dirty`` when tracked files outside ``results/`` changed."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
+                             cwd=Path(__file__).resolve().parent)
+        # Changes to results files do not make the code dirty: benchmarks write them.
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ":/", ":(exclude,top)results"],
+                               capture_output=True, text=True, cwd=Path(__file__).resolve().parent).stdout.strip()
+        return out.stdout.strip() + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def command_line() -> str:
+    """The command that is running, as typed (program name shortened to its base name)."""
+    return " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
+
+
+def _percentile(values: torch.Tensor, q: float) -> float:
+    return float(torch.quantile(values.double(), q))
+
+
+def benchmark_memories(
+    models: dict[str, AssociativeMemory],
+    sample: EpisodeSampler,
+    metric: Metric,
+    pattern_counts: Iterable[int],
+    episodes: int,
+    seed: int,
+    chunk: int = 50,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Error per pattern for every model on the same seeded episodes.
+
+    ``sample(episodes, N, generator)`` returns ``(patterns, queries)``; for each N, ``episodes``
+    episodes are drawn once (in chunks of ``chunk``) and shared by all models. Each entry has the
+    mean error per pattern, the 5th/95th percentiles of the per-episode mean, and the model's memory
+    floats. A model ``"query"`` is always added: the corrupted query itself, the error a memory that
+    does nothing would make.
+    """
+    results: dict[str, dict[str, dict[str, float]]] = {name: {} for name in ["query", *models]}
+    for count in pattern_counts:
+        generator = torch.Generator().manual_seed(seed * 1000 + count)
+        per_episode: dict[str, list[torch.Tensor]] = {name: [] for name in results}
+        floats: dict[str, int] = {"query": 0}
+        for start in range(0, episodes, chunk):
+            size = min(chunk, episodes - start)
+            patterns, queries = sample(size, count, generator)
+            per_episode["query"].append(metric(queries, patterns).mean(1))
+            for name, model in models.items():
+                device = device_of(model)
+                state = model.write(patterns.to(device))
+                out = model.read(queries.to(device), state)
+                per_episode[name].append(metric(out.patterns.cpu(), patterns).mean(1))
+                floats[name] = int(model.memory_floats(state))
+        for name, chunks in per_episode.items():
+            values = torch.cat(chunks)
+            results[name][str(count)] = {
+                "mean": float(values.mean()),
+                "p5": _percentile(values, 0.05),
+                "p95": _percentile(values, 0.95),
+                "memory_floats": floats[name],
+            }
+        if progress is not None:
+            progress(f"N={count}: " + ", ".join(f"{n} {results[n][str(count)]['mean']:.2f}" for n in results))
+    return results
+
+
+def device_of(model: Any) -> torch.device:
+    if isinstance(model, torch.nn.Module):
+        for parameter in model.parameters():
+            return parameter.device
+    return torch.device("cpu")
+
+
+def format_table(results: dict[str, dict[str, dict[str, float]]], paper: dict[str, dict[int, float]] | None = None) -> str:
+    """A plain-text table: one row per model, one column per N, with the paper's row under it."""
+    counts = list(next(iter(results.values())).keys())
+    width = 24
+    header = f"{'model':<20}{'floats':>12} " + "".join(f"{'N=' + n:>{width}}" for n in counts)
+    lines = [header, "-" * len(header)]
+    for name, row in results.items():
+        sizes = sorted({int(row[n]["memory_floats"]) for n in counts})
+        floats = str(sizes[0]) if len(sizes) == 1 else f"{sizes[0]}-{sizes[-1]}"
+        cells = "".join(
+            f"{row[n]['mean']:.2f} [{row[n]['p5']:.1f}, {row[n]['p95']:.1f}]".rjust(width) for n in counts
+        )
+        lines.append(f"{name:<20}{floats:>12} {cells}")
+        if paper and name in paper:
+            ref = "".join(f"{paper[name].get(int(n), float('nan')):>{width}.2f}" for n in counts)
+            lines.append(f"{'  paper':<20}{'':>12} {ref}")
+    return "\n".join(lines)

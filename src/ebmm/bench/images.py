@@ -1,0 +1,171 @@
+"""The image benchmark: EBMM checkpoints at several memory sizes against reference memories.
+
+Every model sees the same seeded episodes of N distinct test-split images and the same corrupted
+queries. References (their memory is the stored images themselves, N·C·H·W floats, or a D×D
+weight matrix, far more than any EBMM checkpoint): the corrupted query, a modern continuous
+Hopfield retrieval (Ramsauer et al. 2020) whose β is chosen on train-split episodes, and on binary
+images the classical Hopfield rules (pseudo-inverse, Storkey, Hebb) with synchronous dynamics.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import torch
+
+from ebmm.baselines.hopfield import HopfieldMemory
+from ebmm.baselines.modern_hopfield import ModernHopfieldMemory, choose_beta
+from ebmm.bench.harness import benchmark_memories, command_line, git_revision
+from ebmm.build import load_memory, resolve_checkpoint
+from ebmm.checkpoint import load_json
+from ebmm.corruption import Corruption
+from ebmm.data.images import ImageSet, sample_episodes
+from ebmm.memory import EnergyMemory
+from ebmm.protocol import AssociativeMemory
+from ebmm.tasks import METRICS
+
+# The paper's EBMM conv errors at 64 images and a 16×16 noise block, read off its plots
+# (METHOD.md §5): memory floats -> error. Reference values to draw beside our measurements.
+PAPER_IMAGES: dict[str, dict[int, float]] = {
+    "omniglot": {2300: 19.0, 3500: 12.0, 4600: 9.2, 9200: 4.0, 11500: 3.1, 13800: 2.2, 16100: 1.8},
+    "cifar10": {2300: 10.6, 3500: 10.0, 4600: 8.5, 9200: 6.7, 11500: 6.2, 13800: 6.0, 16100: 5.8},
+}
+BETA_EPISODES = 8
+
+
+def checkpoint_name(path: str | Path) -> str:
+    """A short model name for a checkpoint path: its folder name (the run's, for a run folder)."""
+    folder = resolve_checkpoint(path)
+    return folder.name if folder.name.startswith("checkpoint-") is False else folder.parent.name
+
+
+def training_record(path: str | Path) -> dict[str, Any]:
+    """What a checkpoint says of its training: config name, steps, seconds, device."""
+    folder = resolve_checkpoint(path)
+    record: dict[str, Any] = {"checkpoint": str(path)}
+    if (folder / "state.json").is_file():
+        state = load_json(folder / "state.json")
+        record.update(steps=state.get("step"), seconds=state.get("elapsed_seconds"))
+    config = load_json(folder / "config.json")
+    record.update(config=config.get("name"), device=config.get("train", {}).get("device"),
+                  trained_on=config.get("task", {}).get("data"))
+    return record
+
+
+def load_checkpoints(paths: Sequence[str | Path], shape: tuple[int, ...], device: str = "cpu") -> dict[str, EnergyMemory]:
+    """Load every checkpoint, checking that it stores images of ``shape``."""
+    models: dict[str, EnergyMemory] = {}
+    for path in paths:
+        memory, _ = load_memory(path, device=device)
+        if tuple(memory.pattern_shape) != tuple(shape):
+            raise ValueError(
+                f"checkpoint {path} stores patterns of shape {memory.pattern_shape}, but the images are {tuple(shape)}"
+            )
+        name = checkpoint_name(path)
+        if name in models:
+            raise ValueError(f"two checkpoints are both named {name!r}; give distinct folders")
+        models[name] = memory
+    return models
+
+
+def reference_memories(
+    train: ImageSet,
+    corrupt: Corruption,
+    count: int,
+    seed: int,
+    classical: bool | None = None,
+) -> tuple[dict[str, AssociativeMemory], dict[str, Any]]:
+    """The reference memories and how they were set up (β table of the modern Hopfield net).
+
+    β is chosen on ``BETA_EPISODES`` episodes of ``count`` train-split images. Classical Hopfield
+    rules are added for binary images (``classical`` None) or when asked.
+    """
+    generator = torch.Generator().manual_seed(seed + 7919)
+    patterns = sample_episodes(train.images, BETA_EPISODES, count, generator)
+    queries = corrupt(patterns, generator)
+    metric = METRICS["hamming" if train.binary else "squared"]
+    beta, table = choose_beta(patterns, queries, metric)
+    models: dict[str, AssociativeMemory] = {"modern_hopfield": ModernHopfieldMemory(beta)}
+    if classical if classical is not None else train.binary:
+        for rule in ("pinv", "storkey", "hebb"):
+            models[f"hopfield_{rule}"] = HopfieldMemory(rule=rule, dynamics="sync", seed=seed)
+    setup = {"modern_hopfield": {"beta": beta, "beta_table": {f"{b:.6g}": v for b, v in table.items()},
+                                 "chosen_on": f"{BETA_EPISODES} train-split episodes of {count} images"}}
+    return models, setup
+
+
+def benchmark_images(
+    models: dict[str, AssociativeMemory],
+    images: ImageSet,
+    corrupt: Corruption,
+    pattern_counts: Sequence[int],
+    episodes: int,
+    seed: int,
+    chunk: int = 10,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Error per image (Hamming for binary images, else squared error) of every model."""
+    metric = METRICS["hamming" if images.binary else "squared"]
+
+    def sample(size: int, count: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        patterns = sample_episodes(images.images, size, count, generator)
+        return patterns, corrupt(patterns, generator)
+
+    return benchmark_memories(models, sample, metric, pattern_counts, episodes, seed, chunk, progress)
+
+
+def retrieval_grid(
+    memory: EnergyMemory, images: ImageSet, corrupt: Corruption, count: int, seed: int, show: int = 8
+) -> torch.Tensor:
+    """Rows of ``show`` images from one episode: originals, queries, then every read iterate.
+
+    Returns ``(rows, show, C, H, W)`` in [0, 1].
+    """
+    generator = torch.Generator().manual_seed(seed)
+    patterns = sample_episodes(images.images, 1, count, generator)
+    queries = corrupt(patterns, generator)
+    device = next(memory.parameters()).device
+    state = memory.write(patterns.to(device))
+    out = memory.read(queries.to(device), state, keep_iterates=True)
+    assert out.iterates is not None
+    rows = [patterns[0, :show], queries[0, :show], *[it[0, :show].detach().cpu() for it in out.iterates]]
+    return torch.stack(rows)
+
+
+def results_record(
+    dataset: str,
+    images: ImageSet,
+    corrupt: Corruption,
+    pattern_counts: Sequence[int],
+    episodes: int,
+    seed: int,
+    results: dict[str, Any],
+    checkpoints: dict[str, dict[str, Any]],
+    references: dict[str, Any],
+    train_split: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The JSON document ``ebmm bench images`` writes."""
+    return {
+        "benchmark": "images",
+        "dataset": dataset,
+        "split": images.split,
+        "source": images.source,
+        "metric": "hamming" if images.binary else "squared",
+        "protocol": {
+            "corruption": corrupt.spec() if hasattr(corrupt, "spec") else str(corrupt),
+            "patterns": list(pattern_counts),
+            "episodes": episodes,
+            "seed": seed,
+            "metric_detail": ("error bits per image after thresholding at 0.5" if images.binary
+                              else "squared error per image, summed over all values in [0, 1]"),
+            "reference_memory": "references store the raw images (N·C·H·W floats) or a D×D weight matrix",
+        },
+        "checkpoints": checkpoints,
+        "references": references,
+        "results": results,
+        "train_split": train_split,
+        "paper_ebmm_conv": {str(k): v for k, v in PAPER_IMAGES.get(dataset, {}).items()},
+        "command": command_line(),
+        "revision": git_revision(),
+    }

@@ -1,0 +1,369 @@
+"""Image energies of the paper's appendix: EBMM conv, EBMM FC and the larger ImageNet-64 variant.
+
+All of them read images ``(..., C, H, W)`` in [0, 1] and return one energy each. Normalisation is
+LayerNorm over each feature map (``MapNorm``), never batch statistics, so every image's
+energy is independent of the others in its batch.
+
+Writable weights (the memory) follow METHOD.md §3:
+
+- **conv**: in each of two bottleneck blocks, the 3×3 convolution is split into ``d`` writable
+  output filters and static ones; memory = 2 × 3·3·``bottleneck_mid``·d floats
+  (``bottleneck_mid = 64``: d = 2, 4, 8 give 2,304, 4,608, 9,216 floats).
+- **fc**: a writable ``Linear(256, d)`` beside a static ``Linear(256, 512 − d)``; memory = 256·d.
+
+Two heads turn the features into an energy:
+
+- ``"gated"`` (the paper): gated recurrent hops on the feature map, ``tanh(Linear(1024))``, then
+  ``Linear(1)``;
+- ``"reconstruct"``: a transposed-convolution decoder mirroring the encoder and
+  ``E(x) = ½‖x − decoder(encoder(x))‖²``. Its read gradient contains ``x − decoder(encoder(x))``,
+  so it is a denoiser from the start of meta-training; this is the CPU-sized variant that keeps the
+  paper's writable layers and memory accounting (see the configs).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ebmm.energy.base import he_init_
+
+HEADS = ("gated", "reconstruct")
+
+
+class MapNorm(nn.Module):
+    """LayerNorm over a whole feature map (channels and positions) with a per-channel affine map.
+
+    The same as ``nn.GroupNorm(1, C)``, written out because ``group_norm`` has no ``vmap`` rule.
+    """
+
+    def __init__(self, channels: int, eps: float = 1e-5):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(channels, 1, 1))
+        self.bias = nn.Parameter(torch.zeros(channels, 1, 1))
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mean = x.mean(dim=(-3, -2, -1), keepdim=True)
+        var = (x - mean).pow(2).mean(dim=(-3, -2, -1), keepdim=True)
+        return (x - mean) * torch.rsqrt(var + self.eps) * self.weight + self.bias
+
+
+def layer_norm(channels: int) -> MapNorm:
+    """LayerNorm over a whole feature map (channels and positions), with per-channel affine."""
+    return MapNorm(channels)
+
+
+class ResBlock(nn.Module):
+    """Two 3×3 convolutions with LayerNorm and tanh, the first strided; 1×1 strided shortcut."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 2):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1)
+        self.norm1 = layer_norm(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1)
+        self.norm2 = layer_norm(out_channels)
+        self.shortcut = nn.Conv2d(in_channels, out_channels, 1, stride=stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.tanh(self.norm1(self.conv1(x)))
+        h = self.norm2(self.conv2(h))
+        return torch.tanh(h + self.shortcut(x))
+
+
+class SplitConv(nn.Module):
+    """A 3×3 convolution whose output filters are ``writable`` memory filters and static ones."""
+
+    def __init__(self, in_channels: int, writable: int, static: int, stride: int = 1):
+        super().__init__()
+        if writable < 1 or static < 0:
+            raise ValueError(f"need writable >= 1 and static >= 0 filters, got {writable}, {static}")
+        self.memory = nn.Conv2d(in_channels, writable, 3, stride=stride, padding=1, bias=False)
+        self.static = nn.Conv2d(in_channels, static, 3, stride=stride, padding=1) if static else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        written = self.memory(x)
+        if self.static is None:
+            return written
+        return torch.cat([written, self.static(x)], dim=-3)
+
+
+class Bottleneck(nn.Module):
+    """1×1 conv → LayerNorm → tanh → split 3×3 conv → LayerNorm → tanh, plus a 1×1 residual
+    (average-pooled first when the block downsamples)."""
+
+    def __init__(self, in_channels: int, mid: int, out_channels: int, writable: int, downsample: bool,
+                 static: int | None = None):
+        super().__init__()
+        static = out_channels - writable if static is None else static
+        if static < 0:
+            raise ValueError(f"writable filters ({writable}) exceed the block's {out_channels} outputs")
+        self.reduce = nn.Conv2d(in_channels, mid, 1)
+        self.norm1 = layer_norm(mid)
+        self.split = SplitConv(mid, writable, static, stride=2 if downsample else 1)
+        self.norm2 = layer_norm(writable + static)
+        self.residual = nn.Conv2d(in_channels, writable + static, 1)
+        self.downsample = downsample
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.tanh(self.norm1(self.reduce(x)))
+        h = torch.tanh(self.norm2(self.split(h)))
+        skip = F.avg_pool2d(x, 2) if self.downsample else x
+        return h + self.residual(skip)
+
+
+class ConvEncoder(nn.Module):
+    """The EBMM conv trunk: strided ResBlocks, then two bottleneck blocks holding the memory."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        channels: Sequence[int],
+        mid: int,
+        out_channels: int,
+        writable: int,
+        downsample: Sequence[bool],
+        static: int | None,
+    ):
+        super().__init__()
+        blocks: list[nn.Module] = []
+        width = in_channels
+        for c in channels:
+            blocks.append(ResBlock(width, c))
+            width = c
+        self.res = nn.Sequential(*blocks)
+        self.bottlenecks = nn.ModuleList()
+        for down in downsample:
+            block = Bottleneck(width, mid, out_channels, writable, down, static)
+            self.bottlenecks.append(block)
+            width = block.split.memory.out_channels + (block.split.static.out_channels if block.split.static else 0)
+        self.out_channels = width
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.res(x)
+        for block in self.bottlenecks:
+            h = block(h)
+        return h
+
+
+class GatedConvHops(nn.Module):
+    """``hops`` update-gated convolutional steps on a ``hidden``-channel state driven by features."""
+
+    def __init__(self, feature_channels: int, hidden: int, hops: int):
+        super().__init__()
+        if hops < 1:
+            raise ValueError(f"hops must be >= 1, got {hops}")
+        self.hidden, self.hops = hidden, hops
+        self.candidate = nn.Conv2d(feature_channels + hidden, hidden, 3, padding=1)
+        self.gate = nn.Conv2d(feature_channels + hidden, hidden, 1)
+        self.norm = layer_norm(hidden)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        state = features.new_zeros(*features.shape[:-3], self.hidden, *features.shape[-2:])
+        for _ in range(self.hops):
+            z = torch.cat([features, state], dim=-3)
+            update = torch.sigmoid(self.gate(z))
+            state = self.norm(state + update * (torch.tanh(self.candidate(z)) - state))
+        return state
+
+
+class ConvDecoder(nn.Module):
+    """Transposed mirror of the encoder's resolution changes: features → image in (0, 1)."""
+
+    def __init__(self, feature_channels: int, channels: Sequence[int], out_channels: int, upsamplings: int):
+        super().__init__()
+        widths = list(reversed(channels))[:upsamplings] if channels else []
+        widths += [widths[-1] if widths else feature_channels] * (upsamplings - len(widths))
+        layers: list[nn.Module] = []
+        width = feature_channels
+        for c in widths[:-1]:
+            layers += [nn.ConvTranspose2d(width, c, 4, stride=2, padding=1), layer_norm(c), nn.Tanh()]
+            width = c
+        layers.append(nn.ConvTranspose2d(width, out_channels, 4, stride=2, padding=1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.net(features))
+
+
+def _flatten_images(x: torch.Tensor, shape: tuple[int, int, int]) -> tuple[torch.Tensor, tuple[int, ...]]:
+    if tuple(x.shape[-3:]) != shape:
+        raise ValueError(f"expected images of shape (..., {', '.join(map(str, shape))}), got {tuple(x.shape)}")
+    lead = tuple(x.shape[:-3])
+    return x.reshape(-1, *shape), lead
+
+
+class ConvEnergy(nn.Module):
+    """The paper's "EBMM conv" energy on ``shape = (C, H, W)`` images (METHOD.md §3).
+
+    Arguments:
+        shape: one image's shape; H and W must be divisible by the total downsampling.
+        memory_width: d, the writable filters in each bottleneck's split 3×3 convolution.
+        channels: ResBlock widths (each halves the resolution); the paper uses (32, 64).
+        bottleneck_mid, bottleneck_out: bottleneck widths (paper: 64 and 128).
+        static_filters: static filters beside the writable ones in each split convolution
+            (default ``bottleneck_out − d``); fewer make a CPU-sized variant with the same memory.
+        downsample: for each bottleneck, whether it halves the resolution (paper: no, yes).
+        head: ``"gated"`` (paper) or ``"reconstruct"`` (see the module docstring).
+        hidden, hops, readout: the gated head's state channels, hops and readout width.
+        pixel_weights: for the reconstruct head, weigh each pixel's squared residual by
+            ``floor + σ(w(x))``, with ``w`` a small full-resolution convolutional branch, so that
+            the energy can ignore pixels it judges clean and a read changes only the rest.
+        weight_floor: the smallest pixel weight; it keeps every pixel in the writing loss.
+    """
+
+    def __init__(
+        self,
+        shape: Sequence[int] = (1, 32, 32),
+        memory_width: int = 4,
+        channels: Sequence[int] = (32, 64),
+        bottleneck_mid: int = 64,
+        bottleneck_out: int = 128,
+        static_filters: int | None = None,
+        downsample: Sequence[bool] = (False, True),
+        head: str = "gated",
+        hidden: int | None = None,
+        hops: int = 3,
+        readout: int = 1024,
+        pixel_weights: bool = False,
+        weight_floor: float = 0.05,
+    ):
+        super().__init__()
+        if len(shape) != 3:
+            raise ValueError(f"shape must be (C, H, W), got {tuple(shape)}")
+        if pixel_weights and head != "reconstruct":
+            raise ValueError("pixel_weights needs head='reconstruct'")
+        if not 0.0 <= weight_floor < 1.0:
+            raise ValueError(f"weight_floor must be in [0, 1), got {weight_floor}")
+        if head not in HEADS:
+            raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+        if memory_width < 1:
+            raise ValueError(f"memory_width must be >= 1, got {memory_width}")
+        self.shape = tuple(int(s) for s in shape)
+        factor = 2 ** (len(channels) + sum(bool(d) for d in downsample))
+        c, h, w = self.shape
+        if h % factor or w % factor:
+            raise ValueError(f"image size {h}x{w} is not divisible by the encoder's downsampling {factor}")
+        self.encoder = ConvEncoder(c, channels, bottleneck_mid, bottleneck_out, memory_width,
+                                   [bool(d) for d in downsample], static_filters)
+        features = self.encoder.out_channels
+        self.head_kind = head
+        if head == "gated":
+            hidden = features if hidden is None else hidden
+            self.hops = GatedConvHops(features, hidden, hops)
+            self.readout = nn.Linear(hidden * (h // factor) * (w // factor), readout)
+            self.out = nn.Linear(readout, 1)
+        else:
+            self.decoder = ConvDecoder(features, channels, c, factor.bit_length() - 1)
+        self.weight_floor = weight_floor
+        self.pixel_weights = (
+            nn.Sequential(nn.Conv2d(c, 16, 3, padding=1), nn.Tanh(), nn.Conv2d(16, 16, 3, padding=1), nn.Tanh(),
+                          nn.Conv2d(16, c, 1))
+            if pixel_weights else None
+        )
+        he_init_(self)
+
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """The decoder's reconstruction of ``x`` (``head="reconstruct"`` only)."""
+        if self.head_kind != "reconstruct":
+            raise ValueError("reconstruct() needs head='reconstruct'")
+        flat, lead = _flatten_images(x, self.shape)
+        return self.decoder(self.encoder(flat)).reshape(*lead, *self.shape)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        flat, lead = _flatten_images(x, self.shape)
+        features = self.encoder(flat)
+        if self.head_kind == "reconstruct":
+            residual = flat - self.decoder(features)
+            squared = residual.pow(2)
+            if self.pixel_weights is not None:
+                weight = torch.sigmoid(self.pixel_weights(flat))
+                squared = squared * (self.weight_floor + (1.0 - self.weight_floor) * weight)
+            energy = 0.5 * squared.flatten(1).sum(-1)
+        else:
+            state = self.hops(features)
+            energy = self.out(torch.tanh(self.readout(state.flatten(1)))).squeeze(-1)
+        return energy.reshape(lead)
+
+
+class GatedHops(nn.Module):
+    """Update-gated fully connected hops on a ``width`` state with LayerNorm inside."""
+
+    def __init__(self, width: int, hops: int):
+        super().__init__()
+        if hops < 1:
+            raise ValueError(f"hops must be >= 1, got {hops}")
+        self.hops = hops
+        self.candidate = nn.Linear(2 * width, width)
+        self.gate = nn.Linear(2 * width, width)
+        self.norm = nn.LayerNorm(width)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        state = torch.zeros_like(features)
+        for _ in range(self.hops):
+            z = torch.cat([features, state], dim=-1)
+            update = torch.sigmoid(self.gate(z))
+            state = self.norm(state + update * (torch.tanh(self.candidate(z)) - state))
+        return state
+
+
+class FCEnergy(nn.Module):
+    """The paper's "EBMM FC" energy: ResNet encoder → Linear(256) → LayerNorm → writable
+    ``Linear(256, d)`` beside static ``Linear(256, 512 − d)`` → tanh → gated hops → energy.
+
+    Memory = 256·d floats (the writable linear map has no bias, as METHOD.md §3 counts).
+    """
+
+    def __init__(
+        self,
+        shape: Sequence[int] = (1, 32, 32),
+        memory_width: int = 16,
+        channels: Sequence[int] = (32, 64, 96),
+        code: int = 256,
+        width: int = 512,
+        hops: int = 3,
+        readout: int = 1024,
+    ):
+        super().__init__()
+        if len(shape) != 3:
+            raise ValueError(f"shape must be (C, H, W), got {tuple(shape)}")
+        if not 0 < memory_width < width:
+            raise ValueError(f"memory_width must be in (0, width={width}), got {memory_width}")
+        self.shape = tuple(int(s) for s in shape)
+        c, h, w = self.shape
+        factor = 2 ** len(channels)
+        if h % factor or w % factor:
+            raise ValueError(f"image size {h}x{w} is not divisible by the encoder's downsampling {factor}")
+        blocks: list[nn.Module] = []
+        in_channels = c
+        for out in channels:
+            blocks.append(ResBlock(in_channels, out))
+            in_channels = out
+        self.res = nn.Sequential(*blocks)
+        self.code = nn.Linear(in_channels * (h // factor) * (w // factor), code)
+        self.code_norm = nn.LayerNorm(code)
+        self.memory = nn.Linear(code, memory_width, bias=False)
+        self.static = nn.Linear(code, width - memory_width)
+        self.hops = GatedHops(width, hops)
+        self.readout = nn.Linear(width, readout)
+        self.out = nn.Linear(readout, 1)
+        he_init_(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        flat, lead = _flatten_images(x, self.shape)
+        code = self.code_norm(self.code(self.res(flat).flatten(1)))
+        features = torch.tanh(torch.cat([self.memory(code), self.static(code)], dim=-1))
+        state = self.hops(features)
+        return self.out(torch.tanh(self.readout(state))).squeeze(-1).reshape(lead)
+
+
+def imagenet64_energy(shape: Sequence[int] = (3, 64, 64), memory_width: int = 8, **kwargs) -> ConvEnergy:
+    """The paper's larger conv energy for ImageNet 64×64: 64 base channels, bottlenecks 256 wide
+    with 128 mid channels, both downsampling, hidden 256 on a 4×4 state; memory = 2·3·3·128·d
+    (d = 8: 18,432 floats)."""
+    settings = dict(channels=(64, 64), bottleneck_mid=128, bottleneck_out=256, downsample=(True, True), hidden=256)
+    settings.update(kwargs)
+    return ConvEnergy(shape=shape, memory_width=memory_width, **settings)
