@@ -8,7 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ebmm.config import Config, ModelConfig, TaskConfig, TrainConfig, config_from_dict, load_config, parse_override
+from ebmm.config import (
+    Config, ModelConfig, TaskConfig, TrainConfig, config_from_dict, load_config, parse_override, pattern_shape,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((REPO / "configs").glob("*.toml"))
@@ -212,3 +214,22 @@ def test_to_dict_roundtrips_through_config_from_dict() -> None:
     config = load_config(overrides=["train.steps=3", "model.energy_args={hidden=5}", "name=\"x\""])
     assert config_from_dict(config.to_dict()) == config
     assert isinstance(config.task, TaskConfig)
+
+
+def test_image_task_needs_a_three_axis_pattern_shape() -> None:
+    with pytest.raises(ValueError, match="pattern_shape"):
+        config_from_dict({"task": {"data": "omniglot", "corruption": "block_noise"}})
+    config = config_from_dict({"task": {"data": "cifar10", "corruption": "block_noise", "corruption_args": {"size": 8}},
+                               "model": {"energy": "conv", "pattern_shape": [3, 32, 32]}})
+    assert pattern_shape(config.model) == (3, 32, 32)
+
+
+def test_unknown_dataset_and_binary_with_image_shape_are_rejected() -> None:
+    with pytest.raises(ValueError, match="task.data"):
+        config_from_dict({"task": {"data": "imagenet1k"}, "model": {"pattern_shape": [3, 32, 32]}})
+    with pytest.raises(ValueError, match="pattern_shape"):
+        config_from_dict({"model": {"pattern_shape": [1, 32, 32]}})
+
+
+def test_vector_pattern_shape_defaults_to_pattern_dim() -> None:
+    assert pattern_shape(config_from_dict({"model": {"pattern_dim": 64}}).model) == (64,)

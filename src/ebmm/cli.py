@@ -242,7 +242,8 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 def _cmd_bench_images(args: argparse.Namespace) -> int:
     from ebmm.bench.harness import format_table
     from ebmm.bench.images import (
-        benchmark_images, load_checkpoints, reference_memories, results_record, retrieval_grid, training_record,
+        UnwrittenMemory, benchmark_images, load_checkpoints, reference_memories, results_record, retrieval_grid,
+        training_record,
     )
     from ebmm.bench.plots import plot_grid, plot_images
     from ebmm.checkpoint import save_json
@@ -258,6 +259,8 @@ def _cmd_bench_images(args: argparse.Namespace) -> int:
     corrupt = build_corruption("block_noise", size=args.block_size)
     checkpoints = load_checkpoints(args.checkpoints, tuple(test.images.shape[1:]), args.device)
     models: dict = {name: memory.eval() for name, memory in checkpoints.items()}
+    largest = max(checkpoints, key=lambda name: checkpoints[name].memory_floats())
+    models[f"{largest} (no write)"] = UnwrittenMemory(checkpoints[largest])
     references: dict = {}
     if not args.no_references:
         refs, references = reference_memories(train, corrupt, max(args.patterns), args.seed)
@@ -283,7 +286,6 @@ def _cmd_bench_images(args: argparse.Namespace) -> int:
     if args.plot:
         print(f"wrote {plot_images(payload, args.plot)}")
     if args.grid:
-        largest = max(checkpoints, key=lambda name: checkpoints[name].memory_floats())
         grid = retrieval_grid(checkpoints[largest], test, corrupt, max(args.patterns), args.seed)
         title = f"{largest} on {args.dataset} ({args.split}): original, query, read steps 1-{grid.shape[0] - 2}"
         print(f"wrote {plot_grid(grid, args.grid, title)}")

@@ -11,8 +11,13 @@ from ebmm.energy import ENERGIES, AutoencoderEnergy, GatedRNNEnergy, build_energ
 def test_registry_lists_the_shipped_energies() -> None:
     assert ENERGIES["gated_rnn"] is GatedRNNEnergy
     assert ENERGIES["autoencoder"] is AutoencoderEnergy
-    for name, cls in ENERGIES.items():
-        assert isinstance(name, str) and issubclass(cls, torch.nn.Module)
+    assert {"gated_rnn", "autoencoder", "slots", "sign_slots", "conv", "fc", "conv_imagenet64"} <= set(ENERGIES)
+    # Entries are classes or factory functions (conv_imagenet64): each builds a module with its defaults.
+    torch.manual_seed(0)
+    for name, factory in ENERGIES.items():
+        assert isinstance(name, str) and callable(factory)
+        assert isinstance(factory(), torch.nn.Module), name
+        assert isinstance(build_energy(name), torch.nn.Module), name
 
 
 def test_build_by_name_passes_arguments() -> None:

@@ -21,7 +21,7 @@ from ebmm.build import load_memory, resolve_checkpoint
 from ebmm.checkpoint import load_json
 from ebmm.corruption import Corruption
 from ebmm.data.images import ImageSet, sample_episodes
-from ebmm.memory import EnergyMemory
+from ebmm.memory import EnergyMemory, MemoryState
 from ebmm.protocol import AssociativeMemory
 from ebmm.tasks import METRICS
 
@@ -67,6 +67,31 @@ def load_checkpoints(paths: Sequence[str | Path], shape: tuple[int, ...], device
             raise ValueError(f"two checkpoints are both named {name!r}; give distinct folders")
         models[name] = memory
     return models
+
+
+class UnwrittenMemory:
+    """An EnergyMemory that writes nothing: reads run under the meta-learned initial weights θ̄.
+
+    Beside the written memory it separates what the memory stores from what the meta-learned
+    energy restores by itself (a generic denoiser would do as well written or not).
+    """
+
+    def __init__(self, memory: EnergyMemory):
+        self.memory = memory
+
+    def write(self, patterns: torch.Tensor) -> MemoryState:
+        batch = patterns.shape[0]
+        return MemoryState({name: value.detach().unsqueeze(0).expand(batch, *value.shape)
+                            for name, value in self.memory.initial_fast_weights().items()})
+
+    def read(self, queries: torch.Tensor, state: MemoryState):  # -> Retrieval
+        return self.memory.read(queries, state)
+
+    def memory_floats(self, state: MemoryState) -> int:
+        return 0
+
+    def parameters(self):  # for the harness's device lookup
+        return self.memory.parameters()
 
 
 def reference_memories(

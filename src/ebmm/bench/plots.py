@@ -109,12 +109,12 @@ def plot_images(result: dict[str, Any], out: str | Path) -> Path:
         means = [r["mean"] for _, r in rows]
         low = [max(0.0, r["mean"] - r["p5"]) for _, r in rows]
         high = [max(0.0, r["p95"] - r["mean"]) for _, r in rows]
-        ax.errorbar(xs, means, yerr=[low, high], marker="o", capsize=3, label="EBMM, ebmm (test split)")
+        ax.errorbar(xs, means, yerr=[low, high], marker="o", capsize=3, label="EBMM, ours (test split)")
         train = result.get("train_split") or {}
         if train:
             train_rows = sorted((train[n][count]["memory_floats"], train[n][count]["mean"]) for n in checkpoints if n in train)
             ax.plot([x for x, _ in train_rows], [y for _, y in train_rows], marker="x", linestyle=":",
-                    label="EBMM, ebmm (train split)")
+                    label="EBMM, ours (train split)")
     paper = result.get("paper_ebmm_conv") or {}
     if paper:
         ax.plot([int(k) for k in paper], list(paper.values()), marker="s", linestyle="--", color="black",
@@ -124,7 +124,8 @@ def plot_images(result: dict[str, Any], out: str | Path) -> Path:
     for style, name in zip(styles, references):
         row = result["results"][name][count]
         floats = row["memory_floats"]
-        label = f"{LABELS.get(name, name)} ({floats:,} floats)" if floats else LABELS.get(name, name)
+        base = LABELS.get(name, name.replace(" (no write)", ", nothing written (θ̄)"))
+        label = f"{base} ({floats:,} floats)" if floats else base
         ax.axhline(row["mean"], linestyle=style, color="grey" if name == "query" else None, label=label)
     metric = "error bits per image" if result.get("metric") == "hamming" else "squared error per image"
     ax.set_xlabel("memory (float32 numbers)")

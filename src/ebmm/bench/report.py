@@ -1,4 +1,5 @@
-"""Markdown tables from results files, for the README: ``python -m ebmm.bench.report results/binary.json``."""
+"""Markdown tables from results files, for the README: ``python -m ebmm.bench.report results/binary.json``
+(or an image benchmark's JSON)."""
 
 from __future__ import annotations
 
@@ -27,12 +28,42 @@ def binary_markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def images_markdown(result: dict[str, Any]) -> str:
+    """One row per model of an image benchmark (test split, the train split beside each checkpoint),
+    sorted by memory, with the paper's EBMM conv value at the nearest memory size (within 15 %)."""
+    rows = result["results"]
+    count = list(next(iter(rows.values())).keys())[-1]
+    train = result.get("train_split") or {}
+    paper = {int(k): v for k, v in (result.get("paper_ebmm_conv") or {}).items()}
+    lines = ["| model | memory floats | test split [5th, 95th pct] | train split | paper EBMM conv |",
+             "|---|---|---|---|---|"]
+    checkpoints = result.get("checkpoints", {})
+    order = sorted(rows, key=lambda n: (n not in checkpoints and n != "query", rows[n][count]["memory_floats"]))
+    for name in order:
+        cell = rows[name][count]
+        floats = int(cell["memory_floats"])
+        nearest = min(paper, key=lambda f: abs(f - floats)) if paper and floats else None
+        ref = f"{paper[nearest]:g} @ {nearest:,}" if nearest and abs(nearest - floats) <= 0.15 * floats else "–"
+        label = LABELS.get(name, f"EBMM `{name}`" if name in checkpoints else name)
+        if name.endswith(" (no write)"):
+            label = f"EBMM `{name[:-len(' (no write)')]}`, nothing written (θ̄)"
+        train_cell = f"{train[name][count]['mean']:.2f}" if name in train else "–"
+        lines.append(f"| {label} | {floats:,} | {cell['mean']:.2f} [{cell['p5']:.1f}, {cell['p95']:.1f}] | "
+                     f"{train_cell} | {ref} |")
+    return "\n".join(lines)
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The README table for a results file of ``bench binary`` or ``bench images``."""
+    return images_markdown(result) if result.get("benchmark") == "images" else binary_markdown(result)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
         print("usage: python -m ebmm.bench.report RESULTS.json", file=sys.stderr)
         return 2
-    print(binary_markdown(load_json(args[0])))
+    print(markdown(load_json(args[0])))
     return 0
 
 

@@ -1,0 +1,56 @@
+"""Copy a run's latest checkpoint into checkpoints/NAME with its log and a TRAINING.md record.
+
+Usage: python scripts/ship_checkpoint.py RUN_DIR checkpoints/NAME "the command that trained it"
+Only what inference needs travels (model.safetensors, config.json, state.json) plus metrics.jsonl;
+the optimiser state stays in the run folder.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import sys
+from pathlib import Path
+
+from ebmm.build import load_memory, resolve_checkpoint
+
+
+def main(run: str, target: str, command: str) -> None:
+    folder = resolve_checkpoint(run)
+    out = Path(target)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("model.safetensors", "config.json", "state.json"):
+        shutil.copy2(folder / name, out / name)
+    shutil.copy2(Path(run) / "metrics.jsonl", out / "metrics.jsonl")
+    config = json.loads((folder / "config.json").read_text())
+    state = json.loads((folder / "state.json").read_text())
+    memory, _ = load_memory(out)
+    evals = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines() if '"eval"' in line]
+    last = {k: round(v, 2) for k, v in evals[-1].items() if "@" in k} if evals else {}
+    model, task, train = config["model"], config["task"], config["train"]
+    text = f"""# {out.as_posix()} — {config['name']}
+
+- Model: `{model['energy']}` energy, arguments `{json.dumps(model['energy_args'])}`, patterns of shape
+  {model['pattern_shape'] or [model['pattern_dim']]}; writable weights: {memory.memory_floats():,} floats
+  ({', '.join(memory.writable)}); T = {model['write_steps']} write steps ({', '.join(model['write_terms'])}),
+  K = {model['read_steps']} read steps.
+- Task: `{task['data']}` train split, N drawn from {task['patterns']} per update, corruption
+  `{task['corruption']}` {json.dumps(task['corruption_args']) if task['corruption_args'] else ''}.
+- Trained by: `{command}` (`config.json` here is the resolved config; `metrics.jsonl` is that run's log).
+- Budget: {state['step']:,} meta-updates of {train['meta_batch']} episode(s), {state['elapsed_seconds']:.0f} s
+  ({state['elapsed_seconds'] / 3600:.2f} hours) on `{train['device']}` — one thread of a 2-core
+  {platform.machine()} CPU shared with other runs (`OMP_NUM_THREADS=1`), {train['grad_mode'].replace('_', '-')}
+  meta-gradients, AdamW {train['lr']} ({train['lr_schedule']}), clipping {train['clip_norm']}; no GPU.
+- Last evaluation during training ({train['eval_episodes']} episodes per N): {last}.
+- Files: `model.safetensors` (all meta-parameters, {(out / 'model.safetensors').stat().st_size // 1024} KB), `config.json`,
+  `state.json` (step, seconds), `metrics.jsonl`.
+"""
+    (out / "TRAINING.md").write_text(text)
+    print(f"shipped {folder} -> {out}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 4:
+        sys.exit(__doc__)
+    main(*sys.argv[1:])
