@@ -194,7 +194,7 @@ def test_argument_errors_exit_2(args: list[str], capsys: pytest.CaptureFixture[s
 
 
 def test_demo(run128: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--checkpoint", str(run128), "--patterns", "4", "--episodes", "1", "--seed", "0"]) == 0
+    assert main(["demo", "--binary", "--checkpoint", str(run128), "--patterns", "4", "--episodes", "1", "--seed", "0"]) == 0
     out = capsys.readouterr().out
     for name in ("ebmm", "hopfield_hebb", "hopfield_storkey", "hopfield_pinv", "oracle", "seed 0"):
         assert name in out

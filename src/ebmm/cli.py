@@ -329,10 +329,10 @@ def _cmd_demo_images(args: argparse.Namespace) -> int:
     corrupt = build_corruption("block_noise", size=16)
     models: dict = {name: m.eval() for name, m in load_checkpoints([checkpoint], tuple(test.images.shape[1:])).items()}
     name = next(iter(models))
-    print(f"ebmm demo: {count} {test.name} test images ({test.source.split(':')[0]}) written into the EBMM "
+    print(f"ebmm demo: {count} {test.name} test-split images written into the EBMM "
           f"{name} ({models[name].memory_floats():,} floats), each corrupted by a 16x16 block of uniform noise, "
           f"read back by {models[name].read_steps} projected gradient steps; seed {seed}.")
-    refs, setup = reference_memories(train, corrupt, count, seed)
+    refs, setup = reference_memories(train, corrupt, count, seed, rules=("pinv",))
     models.update(refs)
     results = benchmark_images(models, test, corrupt, [count], 1, seed)
     print(format_table(results))

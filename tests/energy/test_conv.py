@@ -16,6 +16,15 @@ from ebmm.memory import EnergyMemory, MemoryState
 SHAPE = (1, 8, 8)
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny models: one intra-op thread avoids oversubscription when the machine is busy (results unchanged)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def memory_floats(energy: torch.nn.Module) -> int:
     writable = set(writable_names(energy))
     return count_floats({n: p for n, p in energy.named_parameters() if n in writable})
@@ -53,6 +62,14 @@ def test_conv_memory_floats_match_method(d: int, floats: int) -> None:
             assert block.split.memory.bias is None
     assert narrow.encoder.bottlenecks[0].split.static.out_channels == 32 - d
     assert paper.encoder.bottlenecks[0].split.static.out_channels == 128 - d
+
+
+def test_only_writable_filters_keep_the_memory_size() -> None:
+    torch.manual_seed(0)
+    energy = tiny(static_filters=0)
+    assert energy.encoder.bottlenecks[0].split.static is None and energy.encoder.out_channels == 2
+    assert memory_floats(energy) == 2 * 3 * 3 * 4 * 2
+    assert energy(torch.rand(3, *SHAPE)).shape == (3,)
 
 
 @pytest.mark.parametrize("d, floats", [(12, 3072), (64, 16384)])
@@ -330,3 +347,9 @@ def test_registry_builds_the_image_energies() -> None:
         build_energy("conv_imagenet64", bogus=1)
     with pytest.raises(ValueError, match="not divisible"):
         build_energy("conv", shape=(1, 28, 28))
+
+
+def test_reconstruct_head_rejects_an_encoder_that_never_downsamples() -> None:
+    with pytest.raises(ValueError, match="downsamples"):
+        ConvEnergy(shape=(1, 8, 8), channels=(), downsample=(False, False), head="reconstruct",
+                   bottleneck_mid=4, bottleneck_out=6, memory_width=2)

@@ -100,11 +100,12 @@ def reference_memories(
     count: int,
     seed: int,
     classical: bool | None = None,
+    rules: Sequence[str] = ("pinv", "storkey", "hebb"),
 ) -> tuple[dict[str, AssociativeMemory], dict[str, Any]]:
     """The reference memories and how they were set up (β table of the modern Hopfield net).
 
     β is chosen on ``BETA_EPISODES`` episodes of ``count`` train-split images. Classical Hopfield
-    rules are added for binary images (``classical`` None) or when asked.
+    ``rules`` are added for binary images (``classical`` None) or when asked.
     """
     generator = torch.Generator().manual_seed(seed + 7919)
     patterns = sample_episodes(train.images, BETA_EPISODES, count, generator)
@@ -113,7 +114,7 @@ def reference_memories(
     beta, table = choose_beta(patterns, queries, metric)
     models: dict[str, AssociativeMemory] = {"modern_hopfield": ModernHopfieldMemory(beta)}
     if classical if classical is not None else train.binary:
-        for rule in ("pinv", "storkey", "hebb"):
+        for rule in rules:
             models[f"hopfield_{rule}"] = HopfieldMemory(rule=rule, dynamics="sync", seed=seed)
     setup = {"modern_hopfield": {"beta": beta, "beta_table": {f"{b:.6g}": v for b, v in table.items()},
                                  "chosen_on": f"{BETA_EPISODES} train-split episodes of {count} images"}}

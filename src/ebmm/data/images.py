@@ -182,7 +182,10 @@ def load_images(
     if dataset == "array":
         given = path if path is not None else data_dir
         if given is None or str(given) == "":
-            raise ValueError("dataset 'array' needs path= (an .npz / .npy array or a folder of images)")
+            raise ValueError(
+                "dataset 'array' needs a file or folder: path= (an .npz / .npy array or a folder of images); "
+                "in a config, task.data_dir; on the command line, --path"
+            )
         array_path = Path(given).expanduser()
     else:
         if path is not None:

@@ -257,6 +257,8 @@ class ConvEnergy(nn.Module):
             self.readout = nn.Linear(hidden * (h // factor) * (w // factor), readout)
             self.out = nn.Linear(readout, 1)
         else:
+            if factor == 1:
+                raise ValueError("the reconstruct head needs an encoder that downsamples at least once")
             self.decoder = ConvDecoder(features, channels, c, factor.bit_length() - 1)
         self.weight_floor = weight_floor
         self.pixel_weights = (
