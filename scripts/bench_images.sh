@@ -18,3 +18,6 @@ ebmm data prepare mnist
 ebmm bench images --dataset mnist "${common[@]}" \
     --checkpoints checkpoints/omniglot_conv_d2 checkpoints/omniglot_conv_d4 checkpoints/omniglot_conv_d8 \
     --json results/omniglot_to_mnist.json --plot results/omniglot_to_mnist.png --grid results/omniglot_to_mnist_grid.png
+ebmm bench images --dataset skimage --episodes 20 --seed 2026 --patterns 16 --block-size 16 \
+    --checkpoints checkpoints/skimage64_conv_d8 \
+    --json results/skimage64.json --plot results/skimage64.png --grid results/skimage64_grid.png

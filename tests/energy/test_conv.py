@@ -226,6 +226,18 @@ def test_reconstruct_head_without_pixel_weights_is_half_squared_residual() -> No
     assert (energy(x) >= 0).all()
 
 
+@pytest.mark.parametrize("power", [1.5, 3.0, 4.0])
+def test_reconstruct_head_residual_power(power: float) -> None:
+    torch.manual_seed(0)
+    energy = tiny("reconstruct", False, residual_power=power)
+    x = torch.rand(4, *SHAPE)
+    with torch.no_grad():
+        expected = (x - energy.reconstruct(x)).abs().pow(power).flatten(1).sum(-1) / power
+        torch.testing.assert_close(energy(x), expected, atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="residual_power"):
+        tiny("reconstruct", False, residual_power=0.5)
+
+
 # ---------------------------------------------------------------- errors
 
 

@@ -213,6 +213,9 @@ class ConvEnergy(nn.Module):
             ``floor + σ(w(x))``, with ``w`` a small full-resolution convolutional branch, so that
             the energy can ignore pixels it judges clean and a read changes only the rest.
         weight_floor: the smallest pixel weight; it keeps every pixel in the writing loss.
+        residual_power: p in ``E = (1/p) Σ w |x − r|^p`` (reconstruct head; 2 = squared error).
+            p > 2 makes a read move pixels with large residuals (noise) far more than pixels with
+            small ones, without weighing clean pixels down in the writing loss.
     """
 
     def __init__(
@@ -230,6 +233,7 @@ class ConvEnergy(nn.Module):
         readout: int = 1024,
         pixel_weights: bool = False,
         weight_floor: float = 0.05,
+        residual_power: float = 2.0,
     ):
         super().__init__()
         if len(shape) != 3:
@@ -238,6 +242,9 @@ class ConvEnergy(nn.Module):
             raise ValueError("pixel_weights needs head='reconstruct'")
         if not 0.0 <= weight_floor < 1.0:
             raise ValueError(f"weight_floor must be in [0, 1), got {weight_floor}")
+        if residual_power < 1.0:
+            raise ValueError(f"residual_power must be >= 1, got {residual_power}")
+        self.residual_power = float(residual_power)
         if head not in HEADS:
             raise ValueError(f"head must be one of {HEADS}, got {head!r}")
         if memory_width < 1:
@@ -280,11 +287,12 @@ class ConvEnergy(nn.Module):
         features = self.encoder(flat)
         if self.head_kind == "reconstruct":
             residual = flat - self.decoder(features)
-            squared = residual.pow(2)
+            power = self.residual_power
+            penalty = residual.pow(2) if power == 2.0 else residual.abs().pow(power)
             if self.pixel_weights is not None:
                 weight = torch.sigmoid(self.pixel_weights(flat))
-                squared = squared * (self.weight_floor + (1.0 - self.weight_floor) * weight)
-            energy = 0.5 * squared.flatten(1).sum(-1)
+                penalty = penalty * (self.weight_floor + (1.0 - self.weight_floor) * weight)
+            energy = penalty.flatten(1).sum(-1) / power
         else:
             state = self.hops(features)
             energy = self.out(torch.tanh(self.readout(state.flatten(1)))).squeeze(-1)
