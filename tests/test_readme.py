@@ -21,6 +21,17 @@ def test_readme_python_example_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     assert namespace["memory"].memory_floats(namespace["state"]) == 8127
 
 
+def test_readme_image_example_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    if not (ROOT.parent / "shared" / "data" / "omniglot").is_dir():
+        pytest.skip("the Omniglot files are not beside the project")
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.DOTALL)
+    monkeypatch.chdir(ROOT)
+    namespace: dict = {}
+    exec(compile(blocks[1], "README.md", "exec"), namespace)
+    assert namespace["out"].patterns.shape == (2, 64, 1, 32, 32)
+    assert namespace["memory"].memory_floats() == 9216
+
+
 def test_readme_names_the_ci_test_command() -> None:
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
