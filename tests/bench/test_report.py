@@ -33,3 +33,14 @@ def test_main_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
 def test_readme_table_is_the_committed_results_file() -> None:
     results = ROOT / "results" / "binary.json"
     assert binary_markdown(load_json(results)) in (ROOT / "README.md").read_text()
+
+
+@pytest.mark.parametrize("name", ["omniglot", "cifar10", "omniglot_to_mnist", "skimage64"])
+def test_readme_image_tables_match_the_results_files(name: str) -> None:
+    from ebmm.bench.report import images_markdown, markdown
+
+    result = load_json(ROOT / "results" / f"{name}.json")
+    table = images_markdown(result)
+    assert markdown(result) == table
+    assert table in (ROOT / "README.md").read_text()
+    assert result["revision"] != "unknown" and not result["revision"].endswith("+dirty")
