@@ -5,7 +5,7 @@ Bartunov, Rae, Osindero, Lillicrap, *Meta-Learning Deep Energy-Based Memory Mode
 
 from ebmm.build import build_memory, load_memory
 from ebmm.config import Config, load_config
-from ebmm.energy import AutoencoderEnergy, GatedRNNEnergy, SignSlotEnergy, SlotEnergy
+from ebmm.energy import AutoencoderEnergy, ConvEnergy, FCEnergy, GatedRNNEnergy, SignSlotEnergy, SlotEnergy
 from ebmm.memory import EnergyMemory, MemoryState
 from ebmm.protocol import AssociativeMemory, Retrieval
 
@@ -13,7 +13,9 @@ __all__ = [
     "AssociativeMemory",
     "AutoencoderEnergy",
     "Config",
+    "ConvEnergy",
     "EnergyMemory",
+    "FCEnergy",
     "GatedRNNEnergy",
     "MemoryState",
     "SignSlotEnergy",

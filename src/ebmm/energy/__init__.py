@@ -2,6 +2,7 @@
 
 from ebmm.energy.autoencoder import AutoencoderEnergy
 from ebmm.energy.base import count_floats, he_init_, is_memory_parameter, writable_names
+from ebmm.energy.conv import ConvEnergy, FCEnergy, imagenet64_energy
 from ebmm.energy.gated_rnn import GatedRNNEnergy
 from ebmm.energy.registry import ENERGIES, build_energy
 from ebmm.energy.sign_slots import SignSlotEnergy
@@ -9,6 +10,8 @@ from ebmm.energy.slots import SlotEnergy
 
 __all__ = [
     "AutoencoderEnergy",
+    "ConvEnergy",
+    "FCEnergy",
     "GatedRNNEnergy",
     "SignSlotEnergy",
     "SlotEnergy",
@@ -16,6 +19,7 @@ __all__ = [
     "build_energy",
     "count_floats",
     "he_init_",
+    "imagenet64_energy",
     "is_memory_parameter",
     "writable_names",
 ]
