@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from ebmm.baselines.modern_hopfield import default_betas
@@ -49,21 +48,6 @@ checkpoint_every = 3
 log_every = 1
 """
 FLOATS = 2 * 3 * 3 * 8 * 2  # two split 3×3 convolutions, 8 mid channels, d = 2 writable filters
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny models: avoid oversubscribing a busy machine
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    clear_image_cache()
-    yield
-    clear_image_cache()
 
 
 def write_blocks_npz(path: Path, count: int = 60) -> Path:

@@ -13,22 +13,12 @@ import torch
 from PIL import Image
 
 from ebmm.config import load_config
-from ebmm.data.images import clear_image_cache, load_images
+from ebmm.data.images import load_images
 from ebmm.energy.conv import ConvEnergy
 from ebmm.memory import EnergyMemory
 from ebmm.tasks import METRICS, BinaryTask, ImageTask, build_task, evaluate
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache_one_thread():
-    clear_image_cache()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny models: avoid oversubscribing a busy machine
-    yield
-    torch.set_num_threads(threads)
-    clear_image_cache()
 
 
 def write_grey_npz(path: Path, count: int = 40, side: int = 8, seed: int = 0) -> Path:

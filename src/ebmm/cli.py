@@ -177,7 +177,8 @@ def _checkpoint_info(checkpoint: str) -> dict:
 
 
 def _cmd_bench_binary(args: argparse.Namespace) -> int:
-    from ebmm.bench.binary import PAPER_BINARY, benchmark_binary, command_line, format_table, git_revision
+    from ebmm.bench.binary import PAPER_BINARY, benchmark_binary
+    from ebmm.bench.harness import command_line, format_table, git_revision
     from ebmm.bench.plots import plot_binary
     from ebmm.checkpoint import save_json
 
@@ -254,8 +255,9 @@ def _cmd_bench_images(args: argparse.Namespace) -> int:
         print(line, file=sys.stderr, flush=True)
 
     test = load_images(args.dataset, args.data_dir, args.split, path=args.path)
-    train = load_images(args.dataset, args.data_dir, "train", path=args.path)
     say(test.source)
+    needs_train = not args.no_references or (not args.no_train_gap and args.split == "test")
+    train = load_images(args.dataset, args.data_dir, "train", path=args.path) if needs_train else None
     corrupt = build_corruption("block_noise", size=args.block_size)
     checkpoints = load_checkpoints(args.checkpoints, tuple(test.images.shape[1:]), args.device)
     models: dict = {name: memory.eval() for name, memory in checkpoints.items()}
@@ -350,7 +352,8 @@ def _cmd_demo_images(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     if not args.binary:
         return _cmd_demo_images(args)
-    from ebmm.bench.binary import PAPER_BINARY, benchmark_binary, format_table
+    from ebmm.bench.binary import PAPER_BINARY, benchmark_binary
+    from ebmm.bench.harness import format_table
 
     args.checkpoint = args.checkpoint or str(DEFAULT_CHECKPOINT)
     args.patterns = args.patterns or [16, 32, 48, 64, 96]

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from ebmm.baselines import BASELINES
-from ebmm.bench.binary import PAPER_BINARY, benchmark_binary, command_line, format_table, git_revision
+from ebmm.bench.binary import PAPER_BINARY, benchmark_binary
+from ebmm.bench.harness import command_line, format_table, git_revision
 from ebmm.protocol import Retrieval
 
 

@@ -20,7 +20,7 @@ from ebmm.build import build_memory
 from ebmm.checkpoint import save_json, save_tensors
 from ebmm.config import load_config
 from ebmm.corruption import build_corruption
-from ebmm.data.images import ImageSet, clear_image_cache, load_images, sample_episodes
+from ebmm.data.images import ImageSet, load_images, sample_episodes
 from ebmm.memory import EnergyMemory, MemoryState
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -28,16 +28,6 @@ SHAPE = (1, 32, 32)
 TINY_ARGS = ("{memory_width=2, channels=[4], bottleneck_mid=4, bottleneck_out=6, static_filters=4, "
              "head=\"reconstruct\", pixel_weights=true}")
 TINY_FLOATS = 2 * 3 * 3 * 4 * 2
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache_one_thread():
-    clear_image_cache()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny models: avoid oversubscribing a busy machine
-    yield
-    torch.set_num_threads(threads)
-    clear_image_cache()
 
 
 def block_images(count: int, seed: int, binary: bool) -> torch.Tensor:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Sequence
 
 import pytest
 import torch
@@ -13,15 +13,6 @@ from ebmm.energy import AutoencoderEnergy, GatedRNNEnergy, SignSlotEnergy, SlotE
 from ebmm.memory import WRITE_TERMS, EnergyMemory
 
 DIM, EPISODES, PATTERNS = 8, 2, 3
-
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    """Tiny models: one intra-op thread is fastest and immune to a busy machine's oversubscription."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _memory(energy: nn.Module, write_terms: Sequence[str] = WRITE_TERMS, reduction: str = "mean") -> EnergyMemory:

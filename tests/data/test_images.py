@@ -15,17 +15,10 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from ebmm.data import DATASETS, ImageSet, clear_image_cache, load_images, read_idx_images, resolve_data_dir, sample_episodes
+from ebmm.data import DATASETS, ImageSet, load_images, read_idx_images, resolve_data_dir, sample_episodes
 from ebmm.data import skimage_crops
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    clear_image_cache()
-    yield
-    clear_image_cache()
 
 
 # ---------------------------------------------------------------- Omniglot

@@ -16,15 +16,6 @@ from ebmm.memory import EnergyMemory, MemoryState
 SHAPE = (1, 8, 8)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: one intra-op thread avoids oversubscription when the machine is busy (results unchanged)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def memory_floats(energy: torch.nn.Module) -> int:
     writable = set(writable_names(energy))
     return count_floats({n: p for n, p in energy.named_parameters() if n in writable})

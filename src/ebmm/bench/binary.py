@@ -8,7 +8,7 @@ import torch
 
 from ebmm.bench.metrics import hamming_errors
 from ebmm.corruption import build_corruption
-from ebmm.bench.harness import benchmark_memories, command_line, format_table, git_revision  # noqa: F401 (re-exported)
+from ebmm.bench.harness import benchmark_memories
 from ebmm.data.binary import random_binary_patterns
 from ebmm.protocol import AssociativeMemory
 

@@ -37,7 +37,7 @@ BETA_EPISODES = 8
 def checkpoint_name(path: str | Path) -> str:
     """A short model name for a checkpoint path: its folder name (the run's, for a run folder)."""
     folder = resolve_checkpoint(path)
-    return folder.name if folder.name.startswith("checkpoint-") is False else folder.parent.name
+    return folder.parent.name if folder.name.startswith("checkpoint-") else folder.name
 
 
 def training_record(path: str | Path) -> dict[str, Any]:
@@ -113,7 +113,7 @@ def reference_memories(
     metric = METRICS["hamming" if train.binary else "squared"]
     beta, table = choose_beta(patterns, queries, metric)
     models: dict[str, AssociativeMemory] = {"modern_hopfield": ModernHopfieldMemory(beta)}
-    if classical if classical is not None else train.binary:
+    if train.binary if classical is None else classical:
         for rule in rules:
             models[f"hopfield_{rule}"] = HopfieldMemory(rule=rule, dynamics="sync", seed=seed)
     setup = {"modern_hopfield": {"beta": beta, "beta_table": {f"{b:.6g}": v for b, v in table.items()},

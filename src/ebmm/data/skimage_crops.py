@@ -7,14 +7,25 @@ crops come from disjoint photos (split by photo, seeded), so test images are nev
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 
 from ebmm.data._common import Part, binarise
 
-# Colour photos shipped inside the scikit-image wheel (no pooch download needed). chelsea == cat; retina and
-# hubble_deep_field are left out: mostly black, their crops would be near-constant.
-PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "motorcycle")
+# Colour photos shipped inside the scikit-image wheel, read straight from its data folder so that nothing can
+# trigger skimage's download-on-demand fetcher. chelsea == cat; retina and hubble_deep_field are left out:
+# mostly black, their crops would be near-constant.
+PHOTO_FILES = {
+    "astronaut": "astronaut.png",
+    "coffee": "coffee.png",
+    "chelsea": "chelsea.png",
+    "rocket": "rocket.jpg",
+    "immunohistochemistry": "ihc.png",
+    "motorcycle": "motorcycle_left.png",
+}
+PHOTOS = tuple(PHOTO_FILES)
 CROPS_PER_PHOTO = 500
 LABEL = "stand-in for ImageNet 64x64: crops of skimage.data photos"
 
@@ -30,11 +41,14 @@ def _import_skimage_data():  # type: ignore[no-untyped-def]
 
 
 def _photo(data, name: str) -> np.ndarray | None:  # type: ignore[no-untyped-def]
-    try:
-        img = data.stereo_motorcycle()[0] if name == "motorcycle" else getattr(data, name)()
-    except Exception:  # noqa: BLE001 - missing in this version, or would need a download: skip it
+    """The bundled photo ``name`` as ``(H, W, 3)`` uint8, or None when this scikit-image does not ship it."""
+    from PIL import Image
+
+    path = Path(data.__file__).parent / PHOTO_FILES[name]
+    if not path.is_file():
         return None
-    img = np.asarray(img)
+    with Image.open(path) as image:
+        img = np.asarray(image)
     if img.ndim != 3 or img.shape[2] < 3 or img.dtype != np.uint8:
         return None
     return np.ascontiguousarray(img[:, :, :3])

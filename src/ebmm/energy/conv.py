@@ -107,6 +107,7 @@ class Bottleneck(nn.Module):
         self.norm2 = layer_norm(writable + static)
         self.residual = nn.Conv2d(in_channels, writable + static, 1)
         self.downsample = downsample
+        self.out_channels = writable + static
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = torch.tanh(self.norm1(self.reduce(x)))
@@ -139,7 +140,7 @@ class ConvEncoder(nn.Module):
         for down in downsample:
             block = Bottleneck(width, mid, out_channels, writable, down, static)
             self.bottlenecks.append(block)
-            width = block.split.memory.out_channels + (block.split.static.out_channels if block.split.static else 0)
+            width = block.out_channels
         self.out_channels = width
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -149,22 +150,39 @@ class ConvEncoder(nn.Module):
         return h
 
 
-class GatedConvHops(nn.Module):
-    """``hops`` update-gated convolutional steps on a ``hidden``-channel state driven by features."""
+class GatedHops(nn.Module):
+    """``hops`` update-gated steps on a state driven by features (paper appendix):
+    ``z = [features, state]; u = σ(gate(z)); state = norm(state + u·(tanh(candidate(z)) − state))``.
 
-    def __init__(self, feature_channels: int, hidden: int, hops: int):
+    The state starts at zero with ``hidden`` entries along ``axis`` (the channel axis: −3 for
+    feature maps, −1 for vectors); build one with ``GatedHops.conv`` or ``GatedHops.linear``.
+    """
+
+    def __init__(self, candidate: nn.Module, gate: nn.Module, norm: nn.Module, hidden: int, hops: int, axis: int):
         super().__init__()
         if hops < 1:
             raise ValueError(f"hops must be >= 1, got {hops}")
-        self.hidden, self.hops = hidden, hops
-        self.candidate = nn.Conv2d(feature_channels + hidden, hidden, 3, padding=1)
-        self.gate = nn.Conv2d(feature_channels + hidden, hidden, 1)
-        self.norm = layer_norm(hidden)
+        self.candidate, self.gate, self.norm = candidate, gate, norm
+        self.hidden, self.hops, self.axis = hidden, hops, axis
+
+    @classmethod
+    def conv(cls, feature_channels: int, hidden: int, hops: int) -> "GatedHops":
+        """Convolutional hops on a ``hidden``-channel map: 3×3 candidate, 1×1 gate, map LayerNorm."""
+        width = feature_channels + hidden
+        return cls(nn.Conv2d(width, hidden, 3, padding=1), nn.Conv2d(width, hidden, 1), layer_norm(hidden),
+                   hidden, hops, axis=-3)
+
+    @classmethod
+    def linear(cls, width: int, hops: int) -> "GatedHops":
+        """Fully connected hops on a ``width`` state driven by ``width`` features, with LayerNorm."""
+        return cls(nn.Linear(2 * width, width), nn.Linear(2 * width, width), nn.LayerNorm(width), width, hops, axis=-1)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        state = features.new_zeros(*features.shape[:-3], self.hidden, *features.shape[-2:])
+        shape = list(features.shape)
+        shape[self.axis] = self.hidden
+        state = features.new_zeros(shape)
         for _ in range(self.hops):
-            z = torch.cat([features, state], dim=-3)
+            z = torch.cat([features, state], dim=self.axis)
             update = torch.sigmoid(self.gate(z))
             state = self.norm(state + update * (torch.tanh(self.candidate(z)) - state))
         return state
@@ -260,7 +278,7 @@ class ConvEnergy(nn.Module):
         self.head_kind = head
         if head == "gated":
             hidden = features if hidden is None else hidden
-            self.hops = GatedConvHops(features, hidden, hops)
+            self.hops = GatedHops.conv(features, hidden, hops)
             self.readout = nn.Linear(hidden * (h // factor) * (w // factor), readout)
             self.out = nn.Linear(readout, 1)
         else:
@@ -297,27 +315,6 @@ class ConvEnergy(nn.Module):
             state = self.hops(features)
             energy = self.out(torch.tanh(self.readout(state.flatten(1)))).squeeze(-1)
         return energy.reshape(lead)
-
-
-class GatedHops(nn.Module):
-    """Update-gated fully connected hops on a ``width`` state with LayerNorm inside."""
-
-    def __init__(self, width: int, hops: int):
-        super().__init__()
-        if hops < 1:
-            raise ValueError(f"hops must be >= 1, got {hops}")
-        self.hops = hops
-        self.candidate = nn.Linear(2 * width, width)
-        self.gate = nn.Linear(2 * width, width)
-        self.norm = nn.LayerNorm(width)
-
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        state = torch.zeros_like(features)
-        for _ in range(self.hops):
-            z = torch.cat([features, state], dim=-1)
-            update = torch.sigmoid(self.gate(z))
-            state = self.norm(state + update * (torch.tanh(self.candidate(z)) - state))
-        return state
 
 
 class FCEnergy(nn.Module):
@@ -357,7 +354,7 @@ class FCEnergy(nn.Module):
         self.code_norm = nn.LayerNorm(code)
         self.memory = nn.Linear(code, memory_width, bias=False)
         self.static = nn.Linear(code, width - memory_width)
-        self.hops = GatedHops(width, hops)
+        self.hops = GatedHops.linear(width, hops)
         self.readout = nn.Linear(width, readout)
         self.out = nn.Linear(readout, 1)
         he_init_(self)
