@@ -14,6 +14,8 @@ run one_write_step --set model.write_steps=1
 run two_peeling_levels --set 'model.energy_args={slots=63,levels=2,beta_init=0.7,kappa_init=2.0,floor=0.05,init_scale=0.1}'
 run no_gradnorm_term --set 'model.write_terms=["energy","prior"]'
 run first_order --set 'train.grad_mode="first_order"'
+run truncated_last_step --set 'train.grad_mode="truncated"' --set train.truncate_steps=1
+run truncated_last_two_steps --set 'train.grad_mode="truncated"' --set train.truncate_steps=2
 run mean_reduction --set 'model.write_reduction="mean"' --set 'model.write_rate_init=[48.0,0.001,0.001]'
 run paper_rate_init --set 'model.write_rate_init=[1e-4,1e-4,1e-4]'
 run paper_optimiser --set train.lr=5e-5 --set train.clip_norm=0.05 --set 'train.lr_schedule="constant"'

@@ -182,10 +182,20 @@ def test_list_element_floats_are_converted() -> None:
     ("train.steps=0", "train.steps"),
     ("train.meta_batch=-1", "train.meta_batch"),
     ("train.lr=0", "train.lr"),
+    ('train.grad_mode="truncated"\0train.truncate_steps=4', "train.truncate_steps"),
+    ('train.grad_mode="truncated"\0train.truncate_steps=0', "train.truncate_steps"),
 ])
 def test_invalid_values_raise(override: str, field: str) -> None:
     with pytest.raises(ValueError, match=field):
-        load_config(overrides=[override])
+        load_config(overrides=override.split("\0"))
+
+
+def test_gradient_options_follow_the_train_section() -> None:
+    config = load_config(overrides=['train.grad_mode="truncated"', "train.truncate_steps=2",
+                                    "train.checkpointing=true", "train.first_order_steps=5"])
+    assert config.gradient_options(7) == {"mode": "truncated", "truncate": 2, "checkpoint": True}
+    assert config.gradient_options(4) == {"mode": "first_order", "truncate": None, "checkpoint": True}
+    assert load_config().gradient_options() == {"mode": "second_order", "truncate": None, "checkpoint": False}
 
 
 def test_section_that_is_not_a_table_raises(tmp_path: Path) -> None:

@@ -225,3 +225,70 @@ def test_sum_reduction_equals_mean_reduction_with_rates_times_n() -> None:
                                averaged.write(patterns).fast["memory.weight"], atol=1e-9, rtol=0)
     with pytest.raises(ValueError, match="write_reduction"):
         _make(QuadraticEnergy(5, 3), 5, write_reduction="max")
+
+
+def test_gradient_options_are_checked() -> None:
+    memory = _make(QuadraticEnergy(4, 3), 4)
+    patterns = torch.rand(1, 2, 4, dtype=torch.float64)
+    with pytest.raises(ValueError, match="truncate in \\[1, write_steps=2\\]"):
+        memory.write(patterns, "truncated")
+    with pytest.raises(ValueError, match="truncate in \\[1, write_steps=2\\]"):
+        memory.write(patterns, "truncated", truncate=3)
+    with pytest.raises(ValueError, match="only meaningful with mode 'truncated'"):
+        memory.write(patterns, "second_order", truncate=1)
+    assert [memory.differentiated_write_steps(m, t) for m, t in
+            (("first_order", None), ("truncated", 1), ("second_order", None), ("none", None))] == [0, 1, 2, 0]
+
+
+def test_read_returns_energies_only_when_asked() -> None:
+    memory = _make(QuadraticEnergy(4, 3), 4)
+    patterns = torch.rand(2, 3, 4, dtype=torch.float64)
+    state = memory.write(patterns)
+    with_energies = memory.read(patterns, state, keep_iterates=True)
+    assert with_energies.energies is not None and len(with_energies.energies) == memory.read_steps
+    torch.testing.assert_close(with_energies.energies[-1], memory.energies(state, with_energies.patterns))
+    without = memory.read(patterns, state, keep_iterates=True, keep_energies=False)
+    assert without.energies is None and without.iterates is not None
+    torch.testing.assert_close(without.patterns, with_energies.patterns)
+
+
+def test_checkpointing_keeps_the_loss_and_the_gradient() -> None:
+    torch.manual_seed(0)
+    memory = _make(GatedRNNEnergy(dim=6, hidden=10, memory_width=3, hops=2), 6)
+    patterns = (torch.rand(2, 3, 6, dtype=torch.float64) > 0.5).double()
+    queries = (patterns + 0.3 * torch.rand_like(patterns)).clamp(0, 1)
+    results = []
+    for checkpoint in (False, True):
+        loss = memory(patterns, queries, "second_order", checkpoint=checkpoint)
+        results.append((loss, torch.autograd.grad(loss, list(memory.parameters()), allow_unused=True)))
+    torch.testing.assert_close(results[0][0], results[1][0], rtol=0.0, atol=1e-12)
+    for plain, checkpointed in zip(results[0][1], results[1][1]):
+        if plain is None:
+            assert checkpointed is None
+        else:
+            torch.testing.assert_close(plain, checkpointed, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch's own, raised while compiling
+def test_compiled_inference_matches_eager() -> None:
+    """``compile_inference`` changes how reads (and writes without the norm term) run, not what they give."""
+    torch.manual_seed(0)
+    memory = _make(QuadraticEnergy(4, 3), 4, write_terms=("energy", "prior"))
+    patterns = torch.rand(2, 3, 4, dtype=torch.float64)
+    state = memory.write(patterns)
+    eager = memory.read(patterns, state).patterns
+    from torch._dynamo.utils import counters
+
+    counters.clear()
+    memory.compile_inference(backend="aot_eager")  # dynamo + AOTAutograd without C++ code generation
+    try:
+        compiled_state = memory.write(patterns)
+        compiled = memory.read(patterns, compiled_state).patterns
+        assert counters["stats"]["unique_graphs"] > 0  # the compiled energy did run
+        trained = memory(patterns, patterns, "second_order")  # training stays eager: double backward works
+        torch.autograd.grad(trained, [memory.write_rate_raw])
+    finally:
+        memory.compile_inference(False)
+    for name, value in state.fast.items():
+        torch.testing.assert_close(compiled_state.fast[name], value)
+    torch.testing.assert_close(compiled, eager)

@@ -169,8 +169,8 @@ def patch_episode_loss(monkeypatch: pytest.MonkeyPatch, bad_call: int, make_bad)
     original = EnergyMemory.episode_loss
     calls = {"n": 0}
 
-    def episode_loss(self, patterns, queries, mode="second_order"):
-        loss, state, retrieval = original(self, patterns, queries, mode)
+    def episode_loss(self, patterns, queries, mode="second_order", **options):
+        loss, state, retrieval = original(self, patterns, queries, mode, **options)
         calls["n"] += 1
         if calls["n"] == bad_call:
             loss = make_bad(self, loss)
@@ -271,3 +271,17 @@ def test_first_order_warm_up_then_second_order(tmp_path: Path) -> None:
     assert all(torch.equal(warm_all[k], first_order[k]) for k in warm_all)
     assert any(not torch.equal(warm_all[k], second_order[k]) for k in warm_all)
     assert any(not torch.equal(warm_two[k], warm_all[k]) for k in warm_all)
+
+
+def test_checkpointing_trains_exactly_like_the_plain_graph(tmp_path: Path) -> None:
+    """Gradient checkpointing recomputes the same graph: same parameters after training (to
+    float rounding); the truncated mode trains to different ones."""
+    plain = train(tiny_config(), tmp_path / "plain", quiet=True)
+    checkpointed = train(tiny_config("train.checkpointing=true"), tmp_path / "ckpt", quiet=True)
+    truncated = train(tiny_config('train.grad_mode="truncated"', "train.truncate_steps=1"), tmp_path / "trunc",
+                      quiet=True)
+    a, b, c = (tensors_of(r.run_dir, "model.safetensors") for r in (plain, checkpointed, truncated))
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-6)
+    assert any(not torch.allclose(a[key], c[key]) for key in a)
+    assert load_json(truncated.run_dir / "config.json")["train"]["grad_mode"] == "truncated"

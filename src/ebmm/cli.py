@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -70,12 +71,38 @@ def build_parser() -> argparse.ArgumentParser:
     binary.add_argument("--device", default="cpu")
 
     speed = bench_sub.add_parser("speed", help="milliseconds per meta-step, write and read; peak memory")
-    speed.add_argument("--config", required=True)
+    speed.add_argument("--config", action="append", required=True, help="a config to time (repeat for several)")
     speed.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     speed.add_argument("--steps", type=_positive_int, default=5)
     speed.add_argument("--no-naive", action="store_true", help="skip timing the straightforward reference")
+    speed.add_argument("--compile", action="store_true", help="also time torch.compile'd inference writes/reads")
+    speed.add_argument("--channels-last", action="store_true", help="also time image configs in channels-last")
+    speed.add_argument("--truncate", type=int, default=1, help="k of the truncated meta-gradient timed (0: skip)")
+    speed.add_argument("--isolate", action="store_true", help="each phase in a fresh process (peak memory per phase)")
+    speed.add_argument("--threads", type=_positive_int, default=None, help="torch threads (default: torch's)")
     speed.add_argument("--json", default=None)
     speed.add_argument("--device", default="cpu")
+
+    write = bench_sub.add_parser("write", help="EBMM's T-step write against plain gradient descent to the same error")
+    write.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT), help="checkpoint or run folder")
+    write.add_argument("--patterns", type=_positive_int, default=64, help="patterns written per episode")
+    write.add_argument("--episodes", type=_positive_int, default=20, help="episodes (independent memories, batched)")
+    write.add_argument("--seed", type=int, default=0)
+    write.add_argument("--lrs", default="1e-3,1e-2,1e-1,1", help="comma-separated Adam learning rates (all methods)")
+    write.add_argument("--methods", default="adam_writing_loss,adam_energy_only,adam_writing_loss_fresh,"
+                       "adam_energy_only_fresh,scratch_reconstruction",
+                       help="comma-separated subset of the gradient-descent methods (see ebmm.bench.writing)")
+    write.add_argument("--scratch-lrs", default=None, help="learning rates for scratch_reconstruction (default: --lrs)")
+    write.add_argument("--max-steps", type=_positive_int, default=2000, help="step budget per run")
+    write.add_argument("--max-seconds", type=float, default=300.0, help="optimisation-time budget per run")
+    write.add_argument("--check-every", type=_positive_int, default=10, help="read the queries every this many steps")
+    write.add_argument("--dense-steps", type=int, default=50, help="also read after each of the first this many steps")
+    write.add_argument("--write-repeats", type=_positive_int, default=5, help="timed EBMM writes (median)")
+    write.add_argument("--init-seed", type=int, default=1,
+                       help="seed of the fresh init (scratch_reconstruction and the *_fresh methods)")
+    write.add_argument("--json", default=None, help="write the results here")
+    write.add_argument("--plot", default=None, help="write a PNG of error against seconds here")
+    write.add_argument("--device", default="cpu")
 
     images = bench_sub.add_parser("images", help="error against memory floats on an image dataset, with references")
     images.add_argument("--dataset", choices=IMAGE_DATASETS, required=True)
@@ -139,6 +166,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         overrides.append(f"train.device={json.dumps(args.device)}")
     config = load_config(args.config, overrides)
     result = train(config, args.out, resume=args.resume, quiet=args.quiet, max_steps=args.max_steps)
+    if os.environ.get("RANK", "0") != "0":  # under torchrun only rank 0 reports
+        return 0
     print(f"trained to step {result.step}; run folder {result.run_dir}")
     if result.last_eval:
         errors = {k: round(v, 2) for k, v in result.last_eval.items()
@@ -216,7 +245,20 @@ def _cmd_bench_binary(args: argparse.Namespace) -> int:
 def _cmd_bench_speed(args: argparse.Namespace) -> int:
     from ebmm.bench.speed import run_speed_benchmark
 
-    run_speed_benchmark(args.config, args.overrides, args.steps, args.json, args.device, naive=not args.no_naive)
+    run_speed_benchmark(args.config, args.overrides, args.steps, args.json, args.device, naive=not args.no_naive,
+                        compile=args.compile, channels_last=args.channels_last, truncate=args.truncate,
+                        isolate=args.isolate, threads=args.threads)
+    return 0
+
+
+def _cmd_bench_write(args: argparse.Namespace) -> int:
+    from ebmm.bench.writing import parse_float_list, run_write_benchmark
+
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    run_write_benchmark(args.checkpoint, args.patterns, args.episodes, args.seed, parse_float_list(args.lrs), methods,
+                        args.max_steps, args.max_seconds, args.check_every, args.dense_steps, args.write_repeats,
+                        args.init_seed, args.device, args.json, args.plot,
+                        scratch_lrs=parse_float_list(args.scratch_lrs) if args.scratch_lrs else None)
     return 0
 
 
@@ -379,7 +421,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "train":
             return _cmd_train(args)
         if args.command == "bench":
-            commands = {"binary": _cmd_bench_binary, "speed": _cmd_bench_speed, "images": _cmd_bench_images}
+            commands = {"binary": _cmd_bench_binary, "speed": _cmd_bench_speed, "images": _cmd_bench_images,
+                        "write": _cmd_bench_write}
             return commands[args.bench](args)
         if args.command == "data":
             return _cmd_data(args)

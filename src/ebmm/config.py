@@ -62,6 +62,9 @@ class TrainConfig:
     """The meta-trainer (paper defaults for the optimiser: AdamW 5e-5, decay 1e-6, clip 0.05).
 
     ``lr_schedule = "cosine"`` decays the learning rate from ``lr`` to 0 over ``steps``.
+    ``grad_mode``: ``second_order`` (full meta-gradient), ``first_order``, or ``truncated``
+    (second order through the last ``truncate_steps`` write steps only). ``checkpointing``
+    recomputes each write/read step's graph in the backward pass (same gradient, less memory).
     """
 
     steps: int = 10_000
@@ -71,6 +74,8 @@ class TrainConfig:
     weight_decay: float = 1e-6
     clip_norm: float = 0.05
     grad_mode: str = "second_order"
+    truncate_steps: int = 1
+    checkpointing: bool = False
     first_order_steps: int = 0
     seed: int = 0
     log_every: int = 50
@@ -92,6 +97,20 @@ class Config:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def gradient_options(self, step: int | None = None) -> dict[str, Any]:
+        """``mode``, ``truncate`` and ``checkpoint`` for ``EnergyMemory.episode_loss`` at a training step.
+
+        Steps before ``train.first_order_steps`` are first order whatever ``grad_mode`` says.
+        """
+        mode = self.train.grad_mode
+        if step is not None and step < self.train.first_order_steps:
+            mode = "first_order"
+        return {
+            "mode": mode,
+            "truncate": self.train.truncate_steps if mode == "truncated" else None,
+            "checkpoint": self.train.checkpointing,
+        }
 
 
 _SECTIONS = {"model": ModelConfig, "task": TaskConfig, "train": TrainConfig}
@@ -147,10 +166,15 @@ def config_from_dict(data: dict[str, Any]) -> Config:
 
 def validate(config: Config) -> None:
     """Check values that types alone do not catch."""
-    from ebmm.memory import GRAD_MODES
+    from ebmm.memory import TRAINING_GRAD_MODES
 
-    if config.train.grad_mode not in GRAD_MODES[:2]:
-        raise ValueError(f"train.grad_mode must be one of {GRAD_MODES[:2]}, got {config.train.grad_mode!r}")
+    if config.train.grad_mode not in TRAINING_GRAD_MODES:
+        raise ValueError(f"train.grad_mode must be one of {TRAINING_GRAD_MODES}, got {config.train.grad_mode!r}")
+    if config.train.grad_mode == "truncated" and not 1 <= config.train.truncate_steps <= config.model.write_steps:
+        raise ValueError(
+            f"train.truncate_steps must be in [1, model.write_steps={config.model.write_steps}], "
+            f"got {config.train.truncate_steps}"
+        )
     if not config.task.patterns or any(n < 1 for n in config.task.patterns):
         raise ValueError(f"task.patterns must list positive pattern counts, got {config.task.patterns}")
     for key in ("steps", "meta_batch", "log_every", "eval_every", "checkpoint_every", "eval_episodes"):

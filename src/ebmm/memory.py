@@ -13,8 +13,12 @@ non-increasing step sizes γ and momenta ψ, projection = clipping to the data r
 
 Gradient modes: ``"second_order"`` differentiates through every inner gradient (full
 meta-gradient), ``"first_order"`` treats the write-step gradients as constants (the read stays
-differentiable, or nothing would train the static weights), ``"none"`` keeps no graph at all
-(inference).
+differentiable, or nothing would train the static weights), ``"truncated"`` differentiates
+through the inner gradients of the last ``truncate`` write steps only (first order before them),
+``"none"`` keeps no graph at all (inference).
+
+Gradient checkpointing (``checkpoint=True``) keeps only each write and read step's inputs and
+recomputes the step's graph during the backward pass: the same meta-gradient with less memory.
 """
 
 from __future__ import annotations
@@ -28,12 +32,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, vmap
+from torch.utils.checkpoint import checkpoint as checkpoint_step
 
 from ebmm.energy.base import WritablePredicate, count_floats, is_memory_parameter, writable_names
 from ebmm.protocol import Retrieval, check_batch_matches, check_patterns
 
-GradMode = Literal["second_order", "first_order", "none"]
-GRAD_MODES: tuple[str, ...] = ("second_order", "first_order", "none")
+GradMode = Literal["second_order", "first_order", "truncated", "none"]
+GRAD_MODES: tuple[str, ...] = ("second_order", "first_order", "truncated", "none")
+TRAINING_GRAD_MODES: tuple[str, ...] = GRAD_MODES[:3]
 WRITE_TERMS: tuple[str, ...] = ("energy", "gradnorm", "prior")
 
 
@@ -177,43 +183,102 @@ class EnergyMemory(nn.Module):
             return out.unsqueeze(0)
         return vmap(one_memory)(fast, x)
 
-    # ------------------------------------------------------------------ write
-    def write(self, patterns: torch.Tensor, mode: GradMode = "none") -> MemoryState:
-        """Write ``patterns`` ``(B, N, *shape)`` into ``B`` independent memories."""
+    def compile_inference(self, enabled: bool = True, **options: object) -> None:
+        """Use ``torch.compile`` for the energy in inference calls (``mode="none"``), or stop.
+
+        Covers every inference read and the inference write when the writing loss needs no
+        double backward (no ``"gradnorm"`` term). Training calls stay eager: in torch 2.x
+        AOTAutograd does not support the double backward that meta-gradients need.
+        ``options`` go to ``torch.compile`` (e.g. ``dynamic=False``).
+        """
+        self._compiled_energy = torch.compile(self._energy, **options) if enabled else None  # type: ignore[arg-type]
+
+    def _inference_energy(self, needs_double_backward: bool):  # -> callable like _energy
+        compiled = getattr(self, "_compiled_energy", None)
+        return compiled if compiled is not None and not needs_double_backward else self._energy
+
+    def differentiated_write_steps(self, mode: GradMode, truncate: int | None = None) -> int:
+        """How many of the last write steps a mode differentiates through their inner gradients."""
         _check_mode(mode)
+        if mode == "truncated":
+            if truncate is None or not 1 <= truncate <= self.write_steps:
+                raise ValueError(
+                    f"mode 'truncated' needs truncate in [1, write_steps={self.write_steps}], got {truncate!r}"
+                )
+            return int(truncate)
+        if truncate is not None:
+            raise ValueError(f"truncate is only meaningful with mode 'truncated', got mode {mode!r}")
+        return self.write_steps if mode == "second_order" else 0
+
+    # ------------------------------------------------------------------ write
+    def write(
+        self,
+        patterns: torch.Tensor,
+        mode: GradMode = "none",
+        *,
+        truncate: int | None = None,
+        checkpoint: bool = False,
+    ) -> MemoryState:
+        """Write ``patterns`` ``(B, N, *shape)`` into ``B`` independent memories.
+
+        ``truncate`` (mode ``"truncated"``): differentiate the inner gradients of the last
+        ``truncate`` steps only. ``checkpoint``: recompute each step's graph in the backward pass.
+        """
+        differentiated = self.differentiated_write_steps(mode, truncate)
         check_patterns(patterns, "patterns", self.pattern_shape, self.value_range)
         batch = patterns.shape[0]
         track = mode != "none"
-        create_graph = mode == "second_order"
         theta_bar = self.initial_fast_weights()
         if not track:
             theta_bar = {name: value.detach() for name, value in theta_bar.items()}
         fast = {name: value.unsqueeze(0).expand(batch, *value.shape) for name, value in theta_bar.items()}
         rates = self.write_rates() if track else self.write_rates().detach()
         use = {term: term in self.write_terms for term in WRITE_TERMS}
+        energy = self._energy if track else self._inference_energy(use["gradnorm"])
         with torch.enable_grad():
             for step in range(self.write_steps):
-                # A fresh leaf per step: θ^(t) depends on the patterns through earlier steps, and
-                # ∇_x E must be the partial derivative at fixed θ^(t), not the total one.
-                x = patterns.detach().requires_grad_(use["gradnorm"])
-                if not track:
-                    fast = {name: value.detach().requires_grad_() for name, value in fast.items()}
-                grads = self._write_gradients(fast, x, use, create_graph)
-                updated = {}
-                for index, (name, value) in enumerate(fast.items()):
-                    rate = rates[step, index]
-                    delta = torch.zeros_like(value)
-                    for term_index, term in enumerate(("energy", "gradnorm")):
-                        if use[term]:
-                            delta = delta + rate[term_index] * grads[term][index]
-                    if use["prior"] and step > 0:
-                        delta = delta + rate[2] * 2.0 * (value - theta_bar[name])
-                    updated[name] = value - delta
-                fast = updated if track else {n: v.detach() for n, v in updated.items()}
+                create_graph = step >= self.write_steps - differentiated
+                args = (energy, step, patterns, fast, theta_bar, rates, use, create_graph, track)
+                if checkpoint and track:
+                    fast = checkpoint_step(self._write_step, *args, use_reentrant=False)
+                else:
+                    fast = self._write_step(*args)
         return MemoryState(fast)
+
+    def _write_step(
+        self,
+        energy_fn,  # _energy or its compiled version
+        step: int,
+        patterns: torch.Tensor,
+        fast: dict[str, torch.Tensor],
+        theta_bar: dict[str, torch.Tensor],
+        rates: torch.Tensor,
+        use: dict[str, bool],
+        create_graph: bool,
+        track: bool,
+    ) -> dict[str, torch.Tensor]:
+        """θ^(t+1) from θ^(t): one gradient step on the three-term writing loss."""
+        # A fresh leaf per step: θ^(t) depends on the patterns through earlier steps, and
+        # ∇_x E must be the partial derivative at fixed θ^(t), not the total one.
+        x = patterns.detach().requires_grad_(use["gradnorm"])
+        if not track:
+            fast = {name: value.detach().requires_grad_() for name, value in fast.items()}
+        grads = self._write_gradients(energy_fn, fast, x, use, create_graph)
+        updated = {}
+        for index, (name, value) in enumerate(fast.items()):
+            rate = rates[step, index]
+            delta = torch.zeros_like(value)
+            for term_index, term in enumerate(("energy", "gradnorm")):
+                if use[term]:
+                    delta = delta + rate[term_index] * grads[term][index]
+            if use["prior"] and step > 0:
+                delta = delta + rate[2] * 2.0 * (value - theta_bar[name])
+            updated[name] = value - delta
+        return updated if track else {name: value.detach() for name, value in updated.items()}
 
     def _write_gradients(
         self,
+        energy_fn,
         fast: dict[str, torch.Tensor],
         x: torch.Tensor,
         use: dict[str, bool],
@@ -226,7 +291,7 @@ class EnergyMemory(nn.Module):
         forward and two backward passes with all terms, one backward pass without the norm term.
         """
         inputs = list(fast.values())
-        energy = self._energy(fast, x)  # (B, N)
+        energy = energy_fn(fast, x)  # (B, N)
         divisor = energy.shape[1] if self.write_reduction == "mean" else 1
         grads: dict[str, tuple[torch.Tensor, ...]] = {}
         if not use["gradnorm"]:
@@ -250,8 +315,16 @@ class EnergyMemory(nn.Module):
         state: MemoryState,
         mode: GradMode = "none",
         keep_iterates: bool = False,
+        *,
+        keep_energies: bool | None = None,
+        checkpoint: bool = False,
     ) -> Retrieval:
-        """Retrieve from ``queries`` ``(B, M, *shape)``: K projected Nesterov steps on the energy."""
+        """Retrieve from ``queries`` ``(B, M, *shape)``: K projected Nesterov steps on the energy.
+
+        Every mode but ``"none"`` differentiates the read fully. ``keep_iterates`` returns every
+        iterate; ``keep_energies`` (default: as ``keep_iterates``) also their energies, which costs
+        one more forward pass per step. ``checkpoint``: recompute each step's graph in the backward.
+        """
         _check_mode(mode)
         check_patterns(queries, "queries", self.pattern_shape, self.value_range)
         check_batch_matches(queries, state.batch_size)
@@ -260,49 +333,81 @@ class EnergyMemory(nn.Module):
         gammas, psis = self.read_schedule()
         if not track:
             gammas, psis = gammas.detach(), psis.detach()
-        low, high = self.value_range
+        energy = self._energy if track else self._inference_energy(False)
         x = queries.detach()
         velocity = torch.zeros_like(x)
         iterates: list[torch.Tensor] = []
         with torch.enable_grad():
             for k in range(self.read_steps):
-                lookahead = x if k == 0 else (x + psis[k] * velocity).clamp(low, high)
-                if not lookahead.requires_grad:
-                    lookahead = lookahead.detach().requires_grad_()
-                energy = self._energy(fast, lookahead)
-                (grad_x,) = torch.autograd.grad(energy.sum(), lookahead, create_graph=track)
-                velocity = psis[k] * velocity - gammas[k] * grad_x
-                x = (x + velocity).clamp(low, high)
-                if not track:
-                    x, velocity = x.detach(), velocity.detach()
+                args = (energy, k, x, velocity, fast, gammas, psis, track)
+                if checkpoint and track:
+                    x, velocity = checkpoint_step(self._read_step, *args, use_reentrant=False)
+                else:
+                    x, velocity = self._read_step(*args)
                 iterates.append(x)
         energies = None
-        if keep_iterates:
+        if keep_energies if keep_energies is not None else keep_iterates:
             with torch.no_grad():
-                energies = [self._energy(fast, it.detach()) for it in iterates]
+                energies = [energy(fast, it.detach()) for it in iterates]
         return Retrieval(patterns=x, iterates=iterates if keep_iterates else None, energies=energies)
 
+    def _read_step(
+        self,
+        energy_fn,
+        k: int,
+        x: torch.Tensor,
+        velocity: torch.Tensor,
+        fast: dict[str, torch.Tensor],
+        gammas: torch.Tensor,
+        psis: torch.Tensor,
+        track: bool,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One projected Nesterov step: gradient at the look-ahead point, then clip to the range."""
+        low, high = self.value_range
+        lookahead = x if k == 0 else (x + psis[k] * velocity).clamp(low, high)
+        if not lookahead.requires_grad:
+            lookahead = lookahead.detach().requires_grad_()
+        energy = energy_fn(fast, lookahead)
+        (grad_x,) = torch.autograd.grad(energy.sum(), lookahead, create_graph=track)
+        velocity = psis[k] * velocity - gammas[k] * grad_x
+        x = (x + velocity).clamp(low, high)
+        if not track:
+            x, velocity = x.detach(), velocity.detach()
+        return x, velocity
+
     # ------------------------------------------------------------------ meta-learning
-    def forward(self, patterns: torch.Tensor, queries: torch.Tensor, mode: GradMode = "second_order") -> torch.Tensor:
+    def forward(
+        self,
+        patterns: torch.Tensor,
+        queries: torch.Tensor,
+        mode: GradMode = "second_order",
+        *,
+        truncate: int | None = None,
+        checkpoint: bool = False,
+    ) -> torch.Tensor:
         """The meta-loss of a batch of episodes (see ``episode_loss``)."""
-        return self.episode_loss(patterns, queries, mode)[0]
+        return self.episode_loss(patterns, queries, mode, truncate=truncate, checkpoint=checkpoint)[0]
 
     def episode_loss(
         self,
         patterns: torch.Tensor,
         queries: torch.Tensor,
         mode: GradMode = "second_order",
+        *,
+        truncate: int | None = None,
+        checkpoint: bool = False,
     ) -> tuple[torch.Tensor, MemoryState, Retrieval]:
         """Meta-loss of a batch of episodes: squared error summed over all read iterates.
 
         ``L = Σ_k mean_{episodes, i} ‖x_i − x_i^(k)‖²``; queries[b, i] is a corruption of patterns[b, i].
+        ``truncate`` and ``checkpoint`` as in ``write``.
         """
         if queries.shape != patterns.shape:
             raise ValueError(
                 f"queries must match patterns one to one, got {tuple(queries.shape)} vs {tuple(patterns.shape)}"
             )
-        state = self.write(patterns, mode)
-        retrieval = self.read(queries, state, mode, keep_iterates=True)
+        state = self.write(patterns, mode, truncate=truncate, checkpoint=checkpoint)
+        retrieval = self.read(queries, state, mode, keep_iterates=True, keep_energies=False, checkpoint=checkpoint)
         assert retrieval.iterates is not None
         loss = patterns.new_zeros(())
         for iterate in retrieval.iterates:

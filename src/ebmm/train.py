@@ -5,12 +5,19 @@ or evaluation step), ``checkpoint-<step>/`` folders (``model.safetensors``, ``tr
 with optimiser and RNG state, ``config.json``, ``state.json``) and ``latest.json`` naming the newest
 complete one. A checkpoint folder is written under a temporary name and renamed when complete, and
 ``latest.json`` is replaced atomically after it, so an interrupted write never hides a good one.
+
+Under ``torchrun --nproc_per_node P`` (see ``ebmm.distributed``) the memory is wrapped in
+``DistributedDataParallel``: every rank draws the same global batch of ``train.meta_batch`` episodes
+from the same seeded generator and trains on its contiguous slice, so the averaged gradient is the
+single-process one. Rank 0 alone writes files, prints and evaluates; logged losses and metrics are
+averaged over ranks and so mean the same as in a single-process run.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import sys
 import time
@@ -19,8 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 from tqdm import tqdm
 
+from ebmm import distributed
 from ebmm.build import build_memory
 from ebmm.checkpoint import load_json, load_tensors, save_json, save_tensors
 from ebmm.config import Config, config_from_dict
@@ -84,6 +93,30 @@ def _sample_batch(config: Config, task: BinaryTask | ImageTask, generator: torch
     return task.sample(config.train.meta_batch, count, generator, "train")
 
 
+class _MetaLoss(nn.Module):
+    """The meta-loss and the detached final reads: a forward for DistributedDataParallel to wrap."""
+
+    def __init__(self, memory: EnergyMemory):
+        super().__init__()
+        self.memory = memory
+
+    def forward(
+        self, patterns: torch.Tensor, queries: torch.Tensor, mode: str, truncate: int | None, checkpoint: bool,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        loss, _, retrieval = self.memory.episode_loss(
+            patterns, queries, mode, truncate=truncate, checkpoint=checkpoint)  # type: ignore[arg-type]
+        return loss, retrieval.patterns.detach()
+
+
+def _rank_slice(batch: int, context: distributed.Context) -> slice:
+    """This rank's contiguous share of a global batch of ``batch`` episodes."""
+    if batch % context.world_size:
+        raise ValueError(f"train.meta_batch ({batch}) must be divisible by the number of processes "
+                         f"({context.world_size})")
+    share = batch // context.world_size
+    return slice(context.rank * share, (context.rank + 1) * share)
+
+
 def _save_checkpoint(
     run_dir: Path, step: int, memory: EnergyMemory, optimizer: torch.optim.Optimizer,
     generator: torch.Generator, config: Config, elapsed: float,
@@ -129,9 +162,26 @@ def train(
     ``resume`` continues from ``run_dir``'s latest checkpoint, restoring parameters, optimiser and
     RNG state, so that the continued run matches an uninterrupted one. ``max_steps`` stops early
     (after checkpointing) without changing the schedule, e.g. to split a long run into sessions.
+    Under torchrun every process calls this; see the module docstring.
     """
-    run_dir = Path(run_dir)
-    device = torch.device(config.train.device)
+    context = distributed.setup(config.train.device)
+    try:
+        result = _train(config, Path(run_dir), resume, quiet, max_steps, context)
+    except (TrainingDiverged, FileExistsError, ValueError):  # raised by every rank alike
+        distributed.cleanup(context)
+        raise
+    # Other errors may be one rank's own: tearing the group down then could wait for the others,
+    # so the process just exits and torchrun stops the rest.
+    distributed.cleanup(context)
+    return result
+
+
+def _train(
+    config: Config, run_dir: Path, resume: bool, quiet: bool, max_steps: int | None, context: distributed.Context,
+) -> TrainResult:
+    device = context.device
+    main = context.rank == 0
+    share = _rank_slice(config.train.meta_batch, context)
     torch.manual_seed(config.train.seed)
     memory = build_memory(config.model).to(device)
     task = build_task(config)
@@ -139,6 +189,8 @@ def train(
     generator = torch.Generator(device="cpu").manual_seed(config.train.seed)
     start, elapsed = 0, 0.0
     metrics_path = run_dir / "metrics.jsonl"
+    # Every rank checks the run folder before the first collective after set-up; no rank can write
+    # latest.json before all ranks have passed it, so they all take the same branch.
     if resume:
         from ebmm.build import resolve_checkpoint
 
@@ -152,62 +204,78 @@ def train(
         generator.set_state(trainer["rng.data"])
         state = load_json(folder / "state.json")
         start, elapsed = int(state["step"]), float(state["elapsed_seconds"])
-        _truncate_metrics(metrics_path, start)
+        if main:
+            _truncate_metrics(metrics_path, start)
     elif (run_dir / "latest.json").exists():
         raise FileExistsError(f"{run_dir} already holds a run; pass --resume to continue it or choose a new --out")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    save_json(run_dir / "config.json", config.to_dict())
+    step_loss: nn.Module = _MetaLoss(memory)
+    if context.world_size > 1:
+        # Some energies have parameters the meta-loss never reaches (e.g. an output bias that
+        # drops out of every gradient), hence find_unused_parameters.
+        step_loss = nn.parallel.DistributedDataParallel(
+            step_loss, device_ids=[device.index] if device.type == "cuda" else None, find_unused_parameters=True)
+    if main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        save_json(run_dir / "config.json", config.to_dict())
     end = config.train.steps if max_steps is None else min(config.train.steps, start + max_steps)
     last_eval = None
     last_good = None
-    progress = tqdm(range(start, end), initial=start, total=config.train.steps, disable=quiet or not sys.stderr.isatty(),
-                    desc=config.name, dynamic_ncols=True)
+    progress = tqdm(range(start, end), initial=start, total=config.train.steps,
+                    disable=quiet or not main or not sys.stderr.isatty(), desc=config.name, dynamic_ncols=True)
     tic = time.perf_counter()
     window: list[float] = []
-    with metrics_path.open("a") as log:
+    with (metrics_path.open("a") if main else open(os.devnull, "w")) as log:
         for step in progress:
             patterns, queries = _sample_batch(config, task, generator)
+            if context.world_size > 1:
+                patterns, queries = patterns[share], queries[share]
             patterns, queries = patterns.to(device), queries.to(device)
-            mode = "first_order" if step < config.train.first_order_steps else config.train.grad_mode
-            loss, _, retrieval = memory.episode_loss(patterns, queries, mode)  # type: ignore[arg-type]
+            options = config.gradient_options(step)
+            loss, reads = step_loss(patterns, queries, options["mode"], options["truncate"], options["checkpoint"])
+            global_loss = distributed.all_mean(loss.detach())  # the same on every rank
             optimizer.zero_grad(set_to_none=True)
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(config, step)
-            if torch.isfinite(loss):
+            if torch.isfinite(global_loss):
                 loss.backward()
                 grad_norm = torch.nn.utils.clip_grad_norm_(memory.parameters(), config.train.clip_norm)
-            if not torch.isfinite(loss) or not torch.isfinite(grad_norm):
+            if not torch.isfinite(global_loss) or not torch.isfinite(grad_norm):
                 latest = run_dir / "latest.json"
                 where = (f"last good checkpoint: {last_good or latest}" if last_good or latest.is_file()
                          else "no checkpoint was written yet")
                 raise TrainingDiverged(f"meta-loss or gradient is not finite at step {step} ({where})")
             optimizer.step()
-            window.append(loss.item())
+            window.append(global_loss.item())
             done = step + 1
             if done % config.train.log_every == 0 or done == config.train.steps:
+                metric = distributed.all_mean(METRICS[task.metric_name](reads, patterns).mean())
                 now = time.perf_counter()
                 record = {
                     "step": done, "kind": "train", "loss": sum(window) / len(window),
                     "grad_norm": float(grad_norm), "patterns": patterns.shape[1], "lr": learning_rate(config, step),
-                    task.metric_name: float(METRICS[task.metric_name](retrieval.patterns.detach(), patterns).mean()),
-                    "seconds": elapsed + now - tic,
+                    task.metric_name: float(metric), "seconds": elapsed + now - tic,
                 }
                 window.clear()
                 log.write(json.dumps(record) + "\n")
                 log.flush()
                 progress.set_postfix(loss=f"{record['loss']:.2f}", error=f"{record[task.metric_name]:.1f}")
             if done % config.train.eval_every == 0 or done == config.train.steps:
-                last_eval = {"step": done, "kind": "eval", **evaluate(
-                    memory, task, config.train.eval_patterns, config.train.eval_episodes,
-                    config.train.seed + EVAL_SEED_OFFSET)}
-                last_eval["seconds"] = elapsed + time.perf_counter() - tic
-                log.write(json.dumps(last_eval) + "\n")
-                log.flush()
-                if quiet is False and not sys.stderr.isatty():
-                    print(json.dumps(last_eval), flush=True)
+                if main:  # the others wait at the barrier
+                    last_eval = {"step": done, "kind": "eval", **evaluate(
+                        memory, task, config.train.eval_patterns, config.train.eval_episodes,
+                        config.train.seed + EVAL_SEED_OFFSET)}
+                    last_eval["seconds"] = elapsed + time.perf_counter() - tic
+                    log.write(json.dumps(last_eval) + "\n")
+                    log.flush()
+                    if quiet is False and not sys.stderr.isatty():
+                        print(json.dumps(last_eval), flush=True)
+                distributed.barrier()
             if done % config.train.checkpoint_every == 0 or done == end:
-                last_good = _save_checkpoint(run_dir, done, memory, optimizer, generator, config,
-                                             elapsed + time.perf_counter() - tic)
+                if main:
+                    _save_checkpoint(run_dir, done, memory, optimizer, generator, config,
+                                     elapsed + time.perf_counter() - tic)
+                last_good = run_dir / f"checkpoint-{done:08d}"
+    distributed.barrier()  # every rank returns once the run's files are complete
     return TrainResult(run_dir, end, last_eval)
 
 

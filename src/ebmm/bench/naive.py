@@ -30,11 +30,16 @@ def _grad(output: torch.Tensor, inputs: list[torch.Tensor]) -> list[torch.Tensor
     return [torch.zeros_like(x) if g is None else g for x, g in zip(inputs, grads)]
 
 
-def naive_write(memory: EnergyMemory, patterns: torch.Tensor) -> dict[str, torch.Tensor]:
+def naive_write(
+    memory: EnergyMemory, patterns: torch.Tensor, differentiated_steps: int | None = None
+) -> dict[str, torch.Tensor]:
     """Write the ``N`` patterns ``(N, *shape)`` of one episode; returns its fast weights θ^(T).
 
     θ^(t+1) = θ^(t) − Σ_terms rate[t, p, term] · ∇_p term, with terms
     mean_i E(x_i), mean_i ‖∇_x E(x_i)‖² and ‖θ − θ̄‖².
+    ``differentiated_steps`` = k (default: all T) differentiates the last k steps through their
+    inner gradients; earlier steps use the energy and gradient-norm gradients as constants
+    (first order; the prior term's gradient 2(θ − θ̄) stays exact, as in the library).
     """
     theta_bar = memory.initial_fast_weights()
     names = list(theta_bar)
@@ -42,6 +47,8 @@ def naive_write(memory: EnergyMemory, patterns: torch.Tensor) -> dict[str, torch
     count = patterns.shape[0]
     divisor = count if memory.write_reduction == "mean" else 1
     theta = dict(theta_bar)
+    first_differentiated = memory.write_steps - (memory.write_steps if differentiated_steps is None
+                                                 else differentiated_steps)
     for step in range(memory.write_steps):
         params = [theta[name] for name in names]
         term_grads: dict[str, list[torch.Tensor]] = {}
@@ -58,6 +65,10 @@ def naive_write(memory: EnergyMemory, patterns: torch.Tensor) -> dict[str, torch
         if "prior" in memory.write_terms:
             prior_term = sum((theta[name] - theta_bar[name]).pow(2).sum() for name in names)
             term_grads["prior"] = _grad(prior_term, params)
+        if step < first_differentiated:
+            for term in ("energy", "gradnorm"):
+                if term in term_grads:
+                    term_grads[term] = [grad.detach() for grad in term_grads[term]]
         theta = {
             name: theta[name] - sum(rates[step, p, WRITE_TERMS.index(term)] * grads[p]
                                     for term, grads in term_grads.items())
@@ -86,11 +97,14 @@ def naive_read(
     return iterates
 
 
-def naive_episode_loss(memory: EnergyMemory, patterns: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
+def naive_episode_loss(
+    memory: EnergyMemory, patterns: torch.Tensor, queries: torch.Tensor, differentiated_steps: int | None = None
+) -> torch.Tensor:
     """Second-order EBMM meta-loss ``Σ_k mean_{episodes, i} ‖x_i − x_i^(k)‖²``, one pattern at a time.
 
     ``patterns`` and ``queries`` are ``(B, N, *shape)``; queries[b, i] is a corruption of
-    patterns[b, i]. Differentiable w.r.t. every parameter of ``memory``.
+    patterns[b, i]. Differentiable w.r.t. every parameter of ``memory``. ``differentiated_steps``
+    as in ``naive_write`` (0: first order, k < T: truncated).
     """
     if queries.shape != patterns.shape:
         raise ValueError(f"queries must match patterns, got {tuple(queries.shape)} vs {tuple(patterns.shape)}")
@@ -98,7 +112,7 @@ def naive_episode_loss(memory: EnergyMemory, patterns: torch.Tensor, queries: to
     with torch.enable_grad():
         total = patterns.new_zeros(())
         for b in range(episodes):
-            theta = naive_write(memory, patterns[b])
+            theta = naive_write(memory, patterns[b], differentiated_steps)
             for i in range(count):
                 for iterate in naive_read(memory, theta, queries[b, i]):
                     total = total + (iterate - patterns[b, i]).pow(2).sum()

@@ -76,8 +76,14 @@ def plot_training(records: list[dict[str, Any]], out: str | Path, title: str = "
     return _save(fig, out)
 
 
-def plot_runs(runs: dict[str, list[dict[str, Any]]], out: str | Path, patterns: tuple[int, ...] = (32, 48)) -> Path:
-    """Evaluation error bits against meta-updates for several runs, one panel per N, one legend."""
+def plot_runs(
+    runs: dict[str, list[dict[str, Any]]], out: str | Path, patterns: tuple[int, ...] = (32, 48),
+    target: tuple[int, float] | None = None,
+) -> Path:
+    """Evaluation error bits against meta-updates for several runs, one panel per N, one legend.
+
+    ``target = (N, bits)`` draws the target error as a horizontal line in N's panel.
+    """
     fig, axes = plt.subplots(1, len(patterns), figsize=(4.5 * len(patterns) + 2.5, 4), squeeze=False)
     for ax, count in zip(axes[0], patterns):
         key = f"hamming@{count}"
@@ -86,6 +92,9 @@ def plot_runs(runs: dict[str, list[dict[str, Any]]], out: str | Path, patterns: 
             if evals:
                 ax.plot([r["step"] for r in evals], [r[key] for r in evals], marker=".", label=label)
         ax.axhline(32, color="grey", linestyle="--", lw=0.8, label="corrupted query")
+        if target is not None and target[0] == count:
+            ax.axhline(target[1], color="black", linestyle=":", lw=1.0, label=f"target: {target[1]:g} bits at N={count}")
+            ax.set_yscale("log")
         ax.set_xscale("log")
         ax.set_xlabel("meta-updates")
         ax.set_ylabel(f"error bits on fresh episodes, N={count}")
