@@ -106,6 +106,9 @@ def test_speed_benchmark_times_image_configs_isolated_and_compiled(tmp_path: Pat
     assert entry["memory_floats"] == 2 * 3 * 3 * 8 * 2
     assert phase_names(load_config(config), naive=False, compile=True, channels_last=False, truncate=1)[:4] == [
         "write", "read", "write_compiled", "read_compiled"]
+    with_norm = load_config(config, ['model.write_terms=["energy","gradnorm","prior"]'])
+    assert phase_names(with_norm, naive=False, compile=True, channels_last=False, truncate=1)[:3] == [
+        "write", "read", "read_compiled"]
     isolated = _time_phase_isolated(load_config(config), "write", 1, "cpu", 1)
     assert isolated["median_ms"] > 0 and isolated["torch_threads"] == 1 and isolated["peak_memory_mib"] >= 0
 

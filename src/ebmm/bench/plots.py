@@ -87,6 +87,8 @@ def plot_runs(
     fig, axes = plt.subplots(1, len(patterns), figsize=(4.5 * len(patterns) + 2.5, 4), squeeze=False)
     for ax, count in zip(axes[0], patterns):
         key = f"hamming@{count}"
+        if len(runs) > 10:  # the default cycle repeats its colours after ten
+            ax.set_prop_cycle(color=plt.get_cmap("tab20").colors)
         for label, records in runs.items():
             evals = [r for r in records if r["kind"] == "eval" and key in r]
             if evals:

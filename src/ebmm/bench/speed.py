@@ -5,7 +5,8 @@ the time does not depend on their values), it times the phases:
 
 - ``write`` / ``read``: inference write and read of one episode of N patterns (no graphs);
 - ``write_compiled`` / ``read_compiled`` (``compile=True``): the same through ``torch.compile``
-  (``EnergyMemory.compile_inference``); compilation happens in the warm-up and is timed apart;
+  (``EnergyMemory.compile_inference``); compilation happens in the warm-up and is timed apart; no
+  compiled write when the writing loss has the gradient-norm term (a double backward);
 - ``meta_step``: a full library meta-training step as ``ebmm.train`` takes it (``episode_loss``
   in the config's gradient mode, backward, clipping, AdamW step);
 - ``meta_step_first_order``, ``meta_step_truncated_<k>``: the same step with cheaper meta-gradients;
@@ -184,8 +185,8 @@ def training_step(
 def phase_names(config: Config, naive: bool, compile: bool, channels_last: bool, truncate: int) -> list[str]:
     """The phases timed for ``config``."""
     names = ["write", "read"]
-    if compile:
-        names += ["write_compiled", "read_compiled"]
+    if compile:  # a write with the gradient-norm term needs a double backward, which compile lacks
+        names += (["write_compiled"] if "gradnorm" not in config.model.write_terms else []) + ["read_compiled"]
     names += ["meta_step", "meta_step_first_order"]
     if 1 <= truncate < config.model.write_steps:
         names.append(f"meta_step_truncated_{truncate}")
