@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ebmm.energy.base import he_init_
@@ -33,11 +34,23 @@ class GatedRNNEnergy(nn.Module):
         he_init_(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # The same function as cat-ing z = [x, state] at every hop, with less work: the x-part of
+        # the static and gate maps is computed once, the first hop (state = 0) needs no state
+        # product, and the later hops' two state products are one matmul.
+        dim = self.dim
         written = self.memory(x)
+        static_x = F.linear(x, self.static.weight[:, :dim], self.static.bias)
+        gate_x = F.linear(x, self.gate.weight[:, :dim], self.gate.bias)
+        state_weight = torch.cat([self.static.weight[:, dim:], self.gate.weight[:, dim:]])
+        split = static_x.shape[-1]
         state = x.new_zeros(*x.shape[:-1], self.hidden)
-        for _ in range(self.hops):
-            z = torch.cat([x, state], dim=-1)
-            candidate = torch.tanh(torch.cat([written, self.static(z)], dim=-1))
-            update = torch.sigmoid(self.gate(z))
+        for hop in range(self.hops):
+            if hop == 0:
+                static, gate = static_x, gate_x
+            else:
+                from_state = F.linear(state, state_weight)
+                static, gate = static_x + from_state[..., :split], gate_x + from_state[..., split:]
+            candidate = torch.tanh(torch.cat([written, static], dim=-1))
+            update = torch.sigmoid(gate)
             state = state + update * (candidate - state)
         return self.out(state).squeeze(-1)
