@@ -44,3 +44,26 @@ def test_readme_image_tables_match_the_results_files(name: str) -> None:
     assert markdown(result) == table
     assert table in (ROOT / "README.md").read_text()
     assert result["revision"] != "unknown" and not result["revision"].endswith("+dirty")
+
+
+def test_speed_markdown_has_a_row_per_config_and_a_column_per_phase() -> None:
+    from ebmm.bench.report import markdown
+
+    timing = {"median_ms": 1234.4, "peak_memory_mib": 56.0}
+    result = {"benchmark": "speed", "configs": [
+        {"name": "a", "timings": {"write": timing, "meta_step": timing, "naive_step": timing}},
+        {"name": "b", "timings": {"write": timing, "meta_step": timing}},
+    ]}
+    text = markdown(result)
+    assert "| config | write | meta-step | naive step |" in text
+    assert "| a | 1,234 | 1,234 | 1,234 |" in text and "| b | 1,234 | 1,234 | – |" in text
+    assert "| a | 56 | 56 | 56 |" in text
+
+
+def test_readme_speed_tables_match_the_results_file() -> None:
+    from ebmm.bench.report import speed_markdown
+
+    result = load_json(ROOT / "results" / "speed.json")
+    assert "configs" in result, "results/speed.json predates the multi-config speed benchmark"
+    assert speed_markdown(result) in (ROOT / "README.md").read_text()
+    assert not result["git_revision"].endswith("+dirty")

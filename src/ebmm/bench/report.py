@@ -53,8 +53,32 @@ def images_markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+SPEED_COLUMNS = {
+    "write": "write", "read": "read", "write_compiled": "write, compiled", "read_compiled": "read, compiled",
+    "meta_step": "meta-step", "meta_step_first_order": "first order", "meta_step_truncated_1": "truncated k=1",
+    "meta_step_checkpointed": "checkpointed", "meta_step_channels_last": "channels-last", "naive_step": "naive step",
+}
+
+
+def speed_markdown(result: dict[str, Any]) -> str:
+    """Two tables of a ``bench speed`` results file: median ms per phase, and peak memory per phase."""
+    phases = [p for p in SPEED_COLUMNS if any(p in entry["timings"] for entry in result["configs"])]
+    header = "| config | " + " | ".join(SPEED_COLUMNS[p] for p in phases) + " |"
+    rule = "|---|" + "---|" * len(phases)
+    tables = []
+    for key, fmt in (("median_ms", "{:,.0f}"), ("peak_memory_mib", "{:,.0f}")):
+        lines = [header, rule]
+        for entry in result["configs"]:
+            cells = [fmt.format(entry["timings"][p][key]) if p in entry["timings"] else "–" for p in phases]
+            lines.append(f"| {entry['name']} | " + " | ".join(cells) + " |")
+        tables.append("\n".join(lines))
+    return "\n\nPeak memory (MiB):\n\n".join(tables)
+
+
 def markdown(result: dict[str, Any]) -> str:
-    """The README table for a results file of ``bench binary`` or ``bench images``."""
+    """The README table for a results file of ``bench binary``, ``bench images`` or ``bench speed``."""
+    if result.get("benchmark") == "speed":
+        return speed_markdown(result)
     return images_markdown(result) if result.get("benchmark") == "images" else binary_markdown(result)
 
 
