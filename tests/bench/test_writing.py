@@ -213,3 +213,14 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
     assert plot.read_bytes().startswith(PNG)
     table = writing_markdown(result)
     assert len(table.splitlines()) == 4 + len(METHODS) and "| EBMM write (T = 2) | – | 2 |" in table
+
+
+@pytest.mark.parametrize("name", ["fast_writing", "fast_writing_peel"])
+def test_readme_tables_match_the_results_files(name: str) -> None:
+    from ebmm.bench.writing import writing_markdown
+    from ebmm.checkpoint import load_json
+
+    root = Path(__file__).resolve().parents[2]
+    result = load_json(root / "results" / f"{name}.json")
+    assert writing_markdown(result) in (root / "README.md").read_text()
+    assert not result["git_revision"].endswith("+dirty")
