@@ -9,16 +9,7 @@ from torch import nn
 from ebmm.energy import AutoencoderEnergy, GatedRNNEnergy
 from ebmm.memory import EnergyMemory, MemoryState
 
-
-class QuadraticEnergy(nn.Module):
-    """E(x) = ½‖W x‖² with W writable: every gradient has a closed form."""
-
-    def __init__(self, dim: int, width: int):
-        super().__init__()
-        self.memory = nn.Linear(dim, width, bias=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return 0.5 * self.memory(x).pow(2).sum(-1)
+from conftest import QuadraticEnergy  # tests/ is on sys.path (pytest's rootdir conftest)
 
 
 def _make(energy: nn.Module, dim: int, **kwargs) -> EnergyMemory:

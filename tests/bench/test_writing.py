@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from torch import nn
 
 from ebmm.bench.metrics import hamming_errors
 from ebmm.bench.writing import (
@@ -16,6 +15,8 @@ from ebmm.bench.writing import (
 )
 from ebmm.build import build_memory
 from ebmm.cli import main
+
+from conftest import QuadraticEnergy  # tests/ is on sys.path (pytest's rootdir conftest)
 from ebmm.config import ModelConfig
 from ebmm.corruption import build_corruption
 from ebmm.data.binary import random_binary_patterns
@@ -25,17 +26,6 @@ REPO = Path(__file__).resolve().parents[2]
 PNG = b"\x89PNG\r\n\x1a\n"
 TINY = ModelConfig(energy="sign_slots", energy_args={"slots": 6}, pattern_dim=16, write_steps=2, read_steps=2,
                    write_rate_init=[1.0, 0.01, 0.05], write_reduction="sum", read_step_init=0.25)
-
-
-class QuadraticEnergy(nn.Module):
-    """E(x) = ½‖W x‖² with W writable: ∇_x E = WᵀW x in closed form."""
-
-    def __init__(self, dim: int, width: int):
-        super().__init__()
-        self.memory = nn.Linear(dim, width, bias=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return 0.5 * self.memory(x).pow(2).sum(-1)
 
 
 def tiny_memory(seed: int = 0) -> EnergyMemory:
