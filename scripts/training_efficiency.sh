@@ -5,7 +5,7 @@
 # same model, 20,000 updates each, evaluated every 1,000 updates on the same 100 fresh episodes per N.
 # About 45 minutes per run on one core; both runs can go side by side. Run folders under ${1:-runs/efficiency}.
 # Writes results/efficiency/<run>/{config.json,metrics.jsonl}, results/training_efficiency.{json,png}
-# and the 1,000-episode benchmark of our run's final checkpoint, results/efficiency_final.json.
+# and the 1,000-episode benchmarks of both final checkpoints, results/efficiency_final{,_paper_optimiser}.json.
 set -euo pipefail
 out=${1:-runs/efficiency}
 export OMP_NUM_THREADS=1
@@ -29,3 +29,5 @@ python -m ebmm.bench.efficiency results/efficiency/ours results/efficiency/paper
     --json results/training_efficiency.json --plot results/training_efficiency.png
 ebmm bench binary --checkpoint "$out/ours" --models ebmm --patterns 16,32,48,64,96 --episodes 1000 --seed 2026 \
     --json results/efficiency_final.json
+ebmm bench binary --checkpoint "$out/paper_optimiser" --models ebmm --patterns 16,32,48,64,96 --episodes 1000 \
+    --seed 2026 --json results/efficiency_final_paper_optimiser.json
