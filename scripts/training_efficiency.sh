@@ -31,3 +31,6 @@ ebmm bench binary --checkpoint "$out/ours" --models ebmm --patterns 16,32,48,64,
     --json results/efficiency_final.json
 ebmm bench binary --checkpoint "$out/paper_optimiser" --models ebmm --patterns 16,32,48,64,96 --episodes 1000 \
     --seed 2026 --json results/efficiency_final_paper_optimiser.json
+python -m ebmm.bench.efficiency results/training_efficiency.json --markdown --final ours=results/efficiency_final.json \
+    --final paper_optimiser=results/efficiency_final_paper_optimiser.json \
+    --final shipped_binary_peel=results/binary_peel.json     # the README table

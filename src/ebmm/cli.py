@@ -75,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     speed.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     speed.add_argument("--steps", type=_positive_int, default=5)
     speed.add_argument("--no-naive", action="store_true", help="skip timing the straightforward reference")
+    speed.add_argument("--naive-for", action="append", default=None, metavar="CONFIG_NAME",
+                       help="time the straightforward reference only for these configs (default: every binary one)")
     speed.add_argument("--compile", action="store_true", help="also time torch.compile'd inference writes/reads")
     speed.add_argument("--channels-last", action="store_true", help="also time image configs in channels-last")
     speed.add_argument("--truncate", type=int, default=1, help="k of the truncated meta-gradient timed (0: skip)")
@@ -245,7 +247,8 @@ def _cmd_bench_binary(args: argparse.Namespace) -> int:
 def _cmd_bench_speed(args: argparse.Namespace) -> int:
     from ebmm.bench.speed import run_speed_benchmark
 
-    run_speed_benchmark(args.config, args.overrides, args.steps, args.json, args.device, naive=not args.no_naive,
+    naive = False if args.no_naive else (args.naive_for if args.naive_for else True)
+    run_speed_benchmark(args.config, args.overrides, args.steps, args.json, args.device, naive=naive,
                         compile=args.compile, channels_last=args.channels_last, truncate=args.truncate,
                         isolate=args.isolate, threads=args.threads)
     return 0

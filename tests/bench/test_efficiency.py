@@ -52,3 +52,21 @@ def test_efficiency_record_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture
     assert plot.stat().st_size > 0
     with pytest.raises(ValueError, match="hamming@96"):
         efficiency_record([fast], 96, 1.0)
+
+
+def test_markdown_table_and_the_readme(tmp_path: Path) -> None:
+    from ebmm.bench.efficiency import efficiency_markdown
+    from ebmm.checkpoint import load_json
+
+    record = efficiency_record([_run(tmp_path, "fast", [2.0, 0.9])], 48, 1.0)
+    final = {"results": {"ebmm": {"16": {"mean": 0.5}, "48": {"mean": 1.25}}}}
+    table = efficiency_markdown(record, {"fast": final})
+    assert "| fast | AdamW 0.003, constant, clip 0.05 | 1,000 | 0.90 (1,000) | 0.90 (1,000) | 0.50 | 1.25 |" in table
+
+    root = Path(__file__).resolve().parents[2]
+    results = root / "results"
+    names = {"ours": "efficiency_final.json", "paper_optimiser": "efficiency_final_paper_optimiser.json",
+             "shipped_binary_peel": "binary_peel.json"}
+    readme = efficiency_markdown(load_json(results / "training_efficiency.json"),
+                                 {name: load_json(results / file) for name, file in names.items()})
+    assert readme in (root / "README.md").read_text()

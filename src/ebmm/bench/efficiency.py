@@ -2,6 +2,8 @@
 
     python -m ebmm.bench.efficiency RUN [RUN ...] --patterns 48 --target 1.0 \\
         --json results/training_efficiency.json --plot results/training_efficiency.png
+    python -m ebmm.bench.efficiency results/training_efficiency.json --markdown \\
+        --final ours=results/efficiency_final.json     # the README table
 
 Reads each run folder's ``metrics.jsonl`` (the evaluations ``ebmm train`` logs on fresh episodes
 every ``train.eval_every`` updates) and reports, per run, the first evaluated update whose error
@@ -74,6 +76,26 @@ def format_efficiency(record: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def efficiency_markdown(record: dict[str, Any], finals: dict[str, dict[str, Any]] | None = None) -> str:
+    """The README table: per run its optimiser, updates to the target, final and best error, and
+    (``finals``: run name -> a ``bench binary`` results file of its final checkpoint) that benchmark."""
+    finals = finals or {}
+    counts = sorted({int(n) for final in finals.values() for n in final["results"]["ebmm"]})
+    head = (f"| run | optimiser | updates to {record['metric']} ≤ {record['target']:g} | final (updates) | best |"
+            + "".join(f" N = {n} |" for n in counts))
+    lines = [head, "|---|---|---|---|---|" + "---|" * len(counts)]
+    for name, run in record["runs"].items():
+        opt = run["optimiser"]
+        optimiser = f"AdamW {opt['lr']:g}, {opt['lr_schedule']}, clip {opt['clip_norm']:g}"
+        reached = f"{run['reached']['step']:,}" if run["reached"] else f"not within {run['final']['step']:,}"
+        row = (f"| {name} | {optimiser} | {reached} | {run['final']['error']:.2f} ({run['final']['step']:,}) | "
+               f"{run['best']['error']:.2f} ({run['best']['step']:,}) |")
+        final = finals.get(name)
+        row += "".join(f" {final['results']['ebmm'][str(n)]['mean']:.2f} |" if final else " – |" for n in counts)
+        lines.append(row)
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="meta-updates until a run's evaluation error reaches a target")
     parser.add_argument("runs", nargs="+", help="run folders (hold metrics.jsonl and config.json)")
@@ -82,8 +104,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plot-patterns", default="16,48,96", help="panels of the plot (comma-separated N)")
     parser.add_argument("--json", default=None)
     parser.add_argument("--plot", default=None)
+    parser.add_argument("--final", action="append", default=[], metavar="RUN=RESULTS.json",
+                        help="a bench binary results file of a run's final checkpoint, for the table")
+    parser.add_argument("--markdown", action="store_true", help="print the README table instead of the summary")
     args = parser.parse_args(argv)
-    record = efficiency_record(args.runs, args.patterns, args.target)
+    if args.markdown and len(args.runs) == 1 and args.runs[0].endswith(".json"):
+        record = load_json(args.runs[0])  # a results file written by --json
+    else:
+        record = efficiency_record(args.runs, args.patterns, args.target)
+    if args.markdown:
+        finals = {name: load_json(path) for name, path in (item.split("=", 1) for item in args.final)}
+        print(efficiency_markdown(record, finals))
+        return 0
     print(format_efficiency(record))
     if args.json:
         save_json(args.json, record)

@@ -101,8 +101,11 @@ def plot_runs(
         ax.set_xlabel("meta-updates")
         ax.set_ylabel(f"error bits on fresh episodes, N={count}")
         ax.grid(alpha=0.3)
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="center right", fontsize=8)
+    legend: dict[str, Any] = {}  # every panel's entries once (a target line is in one panel only)
+    for ax in axes[0]:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            legend.setdefault(label, handle)
+    fig.legend(list(legend.values()), list(legend), loc="center right", fontsize=8)
     return _save(fig, out, rect=(0, 0, 1 - 2.3 / fig.get_figwidth(), 1))
 
 

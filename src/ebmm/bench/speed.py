@@ -33,7 +33,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import torch
 
@@ -301,7 +301,7 @@ def run_speed_benchmark(
     steps: int,
     json_out: str | None,
     device: str,
-    naive: bool = True,
+    naive: bool | Sequence[str] = True,
     compile: bool = False,
     channels_last: bool = False,
     truncate: int = 1,
@@ -310,8 +310,9 @@ def run_speed_benchmark(
 ) -> dict[str, Any]:
     """Time every phase of every config (see the module docstring); print tables, write JSON.
 
-    ``naive`` times the straightforward reference (binary configs only: on images it takes minutes
-    a step). ``isolate`` runs each phase in a fresh process (peak memory per phase).
+    ``naive`` times the straightforward reference for every binary config (``True``), for none, or
+    for the configs whose names it lists (its Python loops take minutes a step on large meta-batches,
+    and on images). ``isolate`` runs each phase in a fresh process (peak memory per phase).
     """
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
@@ -321,7 +322,8 @@ def run_speed_benchmark(
     entries = []
     for path in paths:
         config = load_config(path, overrides)
-        names = phase_names(config, naive and config.task.data == "binary", compile, channels_last, truncate)
+        with_naive = config.name in naive if not isinstance(naive, bool) else naive and config.task.data == "binary"
+        names = phase_names(config, with_naive, compile, channels_last, truncate)
         timer = _time_phase_isolated if isolate else time_phase
         timings = {}
         for name in names:
