@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Callable, Literal, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -37,6 +37,7 @@ from torch.utils.checkpoint import checkpoint as checkpoint_step
 from ebmm.energy.base import WritablePredicate, count_floats, is_memory_parameter, writable_names
 from ebmm.protocol import Retrieval, check_batch_matches, check_patterns
 
+EnergyFn = Callable[[dict[str, torch.Tensor], torch.Tensor], torch.Tensor]  # (fast weights, x) -> energies
 GradMode = Literal["second_order", "first_order", "truncated", "none"]
 GRAD_MODES: tuple[str, ...] = ("second_order", "first_order", "truncated", "none")
 TRAINING_GRAD_MODES: tuple[str, ...] = GRAD_MODES[:3]
@@ -193,7 +194,7 @@ class EnergyMemory(nn.Module):
         """
         self._compiled_energy = torch.compile(self._energy, **options) if enabled else None  # type: ignore[arg-type]
 
-    def _inference_energy(self, needs_double_backward: bool):  # -> callable like _energy
+    def _inference_energy(self, needs_double_backward: bool) -> EnergyFn:
         compiled = getattr(self, "_compiled_energy", None)
         return compiled if compiled is not None and not needs_double_backward else self._energy
 
@@ -247,7 +248,7 @@ class EnergyMemory(nn.Module):
 
     def _write_step(
         self,
-        energy_fn,  # _energy or its compiled version
+        energy_fn: EnergyFn,  # _energy or its compiled version
         step: int,
         patterns: torch.Tensor,
         fast: dict[str, torch.Tensor],
@@ -278,7 +279,7 @@ class EnergyMemory(nn.Module):
 
     def _write_gradients(
         self,
-        energy_fn,
+        energy_fn: EnergyFn,
         fast: dict[str, torch.Tensor],
         x: torch.Tensor,
         use: dict[str, bool],
@@ -353,7 +354,7 @@ class EnergyMemory(nn.Module):
 
     def _read_step(
         self,
-        energy_fn,
+        energy_fn: EnergyFn,
         k: int,
         x: torch.Tensor,
         velocity: torch.Tensor,
