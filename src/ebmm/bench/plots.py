@@ -95,7 +95,8 @@ def plot_runs(
                 ax.plot([r["step"] for r in evals], [r[key] for r in evals], marker=".", label=label)
         ax.axhline(32, color="grey", linestyle="--", lw=0.8, label="corrupted query")
         if target is not None and target[0] == count:
-            ax.axhline(target[1], color="black", linestyle=":", lw=1.0, label=f"target: {target[1]:g} error bits or fewer at N={count}")
+            ax.axhline(target[1], color="black", linestyle=":", lw=1.0,
+                       label=f"target: {target[1]:g} error bits or fewer at N={count}")
             ax.set_yscale("log")
         ax.set_xscale("log")
         ax.set_xlabel("meta-updates")
