@@ -259,12 +259,9 @@ class EnergyMemory(nn.Module):
         track: bool,
     ) -> dict[str, torch.Tensor]:
         """θ^(t+1) from θ^(t): one gradient step on the three-term writing loss."""
-        # A fresh leaf per step: θ^(t) depends on the patterns through earlier steps, and
-        # ∇_x E must be the partial derivative at fixed θ^(t), not the total one.
-        x = patterns.detach().requires_grad_(use["gradnorm"])
         if not track:
             fast = {name: value.detach().requires_grad_() for name, value in fast.items()}
-        grads = self._write_gradients(energy_fn, fast, x, use, create_graph)
+        grads, _ = self.write_gradients(fast, patterns, self.write_terms, create_graph, energy_fn)
         updated = {}
         for index, (name, value) in enumerate(fast.items()):
             rate = rates[step, index]
@@ -277,27 +274,42 @@ class EnergyMemory(nn.Module):
             updated[name] = value - delta
         return updated if track else {name: value.detach() for name, value in updated.items()}
 
-    def _write_gradients(
+    def write_gradients(
         self,
-        energy_fn: EnergyFn,
         fast: dict[str, torch.Tensor],
-        x: torch.Tensor,
-        use: dict[str, bool],
-        create_graph: bool,
-    ) -> dict[str, tuple[torch.Tensor, ...]]:
-        """∇_θ of the mean energy and of the mean ‖∇_x E‖² over each memory's patterns.
+        patterns: torch.Tensor,
+        terms: Sequence[str] = WRITE_TERMS,
+        create_graph: bool = False,
+        energy_fn: EnergyFn | None = None,
+    ) -> tuple[dict[str, tuple[torch.Tensor, ...]], dict[str, torch.Tensor]]:
+        """∇_θ of the energy and gradient-norm writing terms, and the terms' values per memory.
+
+        ``fast``: writable weights ``(B, *shape)`` that require grad; ``patterns``: ``(B, N, *shape)``.
+        Returns ``grads[term]`` (one tensor per writable weight) and ``values[term]`` ``(B,)``
+        (detached) for ``"energy"`` = Σ_i E(x_i; θ) and ``"gradnorm"`` = Σ_i ‖∇_x E(x_i; θ)‖² among
+        ``terms`` (Σ_i a mean over the N patterns when ``write_reduction`` is ``"mean"``); the prior
+        term's gradient is 2(θ − θ̄) in closed form and is not computed here.
 
         The backward pass that yields ∇_x E (needed for the gradient-norm term) yields ∇_θ E in the
         same call; the gradient-norm term then takes one more backward pass. So a step costs one
         forward and two backward passes with all terms, one backward pass without the norm term.
         """
-        inputs = list(fast.values())
-        energy = energy_fn(fast, x)  # (B, N)
-        divisor = energy.shape[1] if self.write_reduction == "mean" else 1
+        use = {term: term in terms for term in WRITE_TERMS}
         grads: dict[str, tuple[torch.Tensor, ...]] = {}
+        values: dict[str, torch.Tensor] = {}
+        if not (use["energy"] or use["gradnorm"]):
+            return grads, values
+        # A fresh leaf per write step: θ^(t) depends on the patterns through earlier steps, and
+        # ∇_x E must be the partial derivative at fixed θ^(t), not the total one.
+        x = patterns.detach().requires_grad_(use["gradnorm"])
+        inputs = list(fast.values())
+        energy = (energy_fn or self._energy)(fast, x)  # (B, N)
+        divisor = energy.shape[1] if self.write_reduction == "mean" else 1
+        if use["energy"]:
+            values["energy"] = energy.detach().sum(1) / divisor
         if not use["gradnorm"]:
             grads["energy"] = torch.autograd.grad(energy.sum() / divisor, inputs, create_graph=create_graph)
-            return grads
+            return grads, values
         wrt = [x, *inputs] if use["energy"] else [x]
         first = torch.autograd.grad(energy.sum(), wrt, create_graph=True)
         grad_x = first[0]
@@ -305,9 +317,10 @@ class EnergyMemory(nn.Module):
             grads["energy"] = tuple(
                 (g if create_graph else g.detach()) / divisor for g in first[1:]
             )
-        norm = grad_x.pow(2).flatten(2).sum(-1).sum() / divisor
-        grads["gradnorm"] = torch.autograd.grad(norm, inputs, create_graph=create_graph)
-        return grads
+        norm = grad_x.pow(2).flatten(2).sum(-1).sum(1) / divisor  # (B,)
+        values["gradnorm"] = norm.detach()
+        grads["gradnorm"] = torch.autograd.grad(norm.sum(), inputs, create_graph=create_graph)
+        return grads, values
 
     # ------------------------------------------------------------------ read
     def read(

@@ -179,48 +179,29 @@ def writing_loss_gradients(
     """``g_p = ∇_p L_p`` for every writable tensor (summed over the B episodes, so each episode's
     gradient is its own), and the losses ``(n_writable, B)`` (detached).
 
-    Computed as the write computes its step: ∇_θ E from the backward pass that yields ∇_x E, one more
-    backward pass for the gradient-norm term, the prior's gradient 2(θ − θ̄) in closed form.
+    The energy and gradient-norm gradients come from the write's own ``EnergyMemory.write_gradients``
+    (the backward pass that yields ∇_x E yields ∇_θ E, one more for the norm term), so an Adam step
+    costs what a write step costs; the prior's gradient is 2(θ − θ̄) in closed form.
     """
     unknown = set(terms) - set(WRITE_TERMS)
     if unknown or not terms:
         raise ValueError(f"terms must be a non-empty subset of {WRITE_TERMS}, got {list(terms)}")
-    names = list(fast)
-    inputs = [fast[name] for name in names]
-    use_energy, use_norm, use_prior = (term in terms for term in WRITE_TERMS)
-    x = patterns.detach().requires_grad_(use_norm)
-    energy = memory.energies(MemoryState(fast), x)  # (B, N)
-    divisor = energy.shape[1] if memory.write_reduction == "mean" else 1
-    zeros = [torch.zeros_like(value) for value in inputs]
-    grad_energy, grad_norm = zeros, zeros
-    batch = energy.shape[0]
-    norm_value = energy.new_zeros(batch)
-    if use_norm:
-        first = torch.autograd.grad(energy.sum(), [x, *inputs] if use_energy else [x], create_graph=True)
-        if use_energy:
-            grad_energy = [g.detach() / divisor for g in first[1:]]
-        norm = first[0].pow(2).flatten(2).sum(-1).sum(1) / divisor  # (B,)
-        grad_norm = list(torch.autograd.grad(norm.sum(), inputs))
-        norm_value = norm.detach()
-    elif use_energy:
-        grad_energy = [g / divisor for g in torch.autograd.grad(energy.sum(), inputs)]
-    energy_value = energy.detach().sum(1) / divisor
+    term_grads, values = memory.write_gradients(fast, patterns, terms)
+    batch = patterns.shape[0]
     with torch.no_grad():
-        prior_value = sum((fast[n] - theta_bar[n]).pow(2).flatten(1).sum(1) for n in names)
+        if "prior" in terms:
+            values["prior"] = sum((fast[n] - theta_bar[n]).pow(2).flatten(1).sum(1) for n in fast)  # type: ignore[assignment]
         gradients, losses = [], []
-        for index, name in enumerate(names):
+        for index, (name, value) in enumerate(fast.items()):
             w = weights[index]
-            g = torch.zeros_like(inputs[index])
-            loss = energy.new_zeros(batch)
-            if use_energy:
-                g = g + w[0] * grad_energy[index]
-                loss = loss + w[0] * energy_value
-            if use_norm:
-                g = g + w[1] * grad_norm[index]
-                loss = loss + w[1] * norm_value
-            if use_prior:
-                g = g + w[2] * 2.0 * (fast[name] - theta_bar[name])
-                loss = loss + w[2] * prior_value
+            g = torch.zeros_like(value)
+            loss = value.new_zeros(batch)
+            for k, term in enumerate(WRITE_TERMS):
+                if term not in terms:
+                    continue
+                grad = 2.0 * (value - theta_bar[name]) if term == "prior" else term_grads[term][index]
+                g = g + w[k] * grad
+                loss = loss + w[k] * values[term]
             gradients.append(g)
             losses.append(loss)
     return gradients, torch.stack(losses)
