@@ -13,8 +13,13 @@ from ebmm.memory import EnergyMemory
 
 
 def build_memory(model: ModelConfig) -> EnergyMemory:
-    """A freshly initialised EnergyMemory as ``model`` describes."""
+    """A freshly initialised memory as ``model`` describes: an EnergyMemory, or the learned
+    baseline ``model.memory`` names (built from ``model.memory_args``)."""
     shape = pattern_shape(model)
+    if model.memory != "ebmm":
+        from ebmm.baselines import build_learned
+
+        return build_learned(model.memory, shape, **model.memory_args)  # type: ignore[return-value]
     size = {"shape": shape} if len(shape) > 1 else {"dim": shape[0]}
     energy = build_energy(model.energy, **size, **model.energy_args)
     return EnergyMemory(

@@ -21,6 +21,8 @@ class ModelConfig:
     energies receive it as ``shape``, vector energies receive ``pattern_dim`` as ``dim``.
     """
 
+    memory: str = "ebmm"
+    memory_args: dict[str, Any] = field(default_factory=dict)
     energy: str = "autoencoder"
     energy_args: dict[str, Any] = field(default_factory=dict)
     pattern_dim: int = 128
@@ -200,6 +202,10 @@ def validate(config: Config) -> None:
         raise ValueError(
             f"task.corrupt_bits must be in [0, model.pattern_dim={config.model.pattern_dim}], got {config.task.corrupt_bits}"
         )
+    from ebmm.baselines import LEARNED
+
+    if config.model.memory != "ebmm" and config.model.memory not in LEARNED:
+        raise ValueError(f"model.memory must be 'ebmm' or one of {sorted(LEARNED)}, got {config.model.memory!r}")
     if config.model.energy not in ENERGIES:
         raise ValueError(f"model.energy must be one of {sorted(ENERGIES)}, got {config.model.energy!r}")
     if config.train.lr_schedule not in ("constant", "cosine"):

@@ -110,13 +110,15 @@ def evaluate(
         for count in counts:
             patterns, queries = task.sample(episodes, count, generator, split)
             patterns, queries = patterns.to(device), queries.to(device)
-            state = memory.write(patterns)
-            out = memory.read(queries, state)
+            with torch.no_grad():  # an EnergyMemory turns gradients back on for its own steps
+                state = memory.write(patterns)
+                out = memory.read(queries, state)
             result[f"{prefix}{name}@{count}"] = float(metric(out.patterns, patterns).mean())
             if split == "test":
                 fresh = task.fresh(episodes, count, generator, split).to(device)
-                with torch.no_grad():
-                    gap = (memory.energies(state, patterns) - memory.energies(state, fresh)).mean()
                 result[f"query_{name}@{count}"] = float(metric(queries, patterns).mean())
-                result[f"energy_gap@{count}"] = float(gap)
+                if hasattr(memory, "energies"):  # learned baselines have no energy
+                    with torch.no_grad():
+                        gap = (memory.energies(state, patterns) - memory.energies(state, fresh)).mean()
+                    result[f"energy_gap@{count}"] = float(gap)
     return result

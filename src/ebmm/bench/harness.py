@@ -66,8 +66,9 @@ def benchmark_memories(
             per_episode["query"].append(metric(queries, patterns).mean(1))
             for name, model in models.items():
                 device = device_of(model)
-                state = model.write(patterns.to(device))
-                out = model.read(queries.to(device), state)
+                with torch.no_grad():  # an EnergyMemory turns gradients back on for its own steps
+                    state = model.write(patterns.to(device))
+                    out = model.read(queries.to(device), state)
                 per_episode[name].append(metric(out.patterns.cpu(), patterns).mean(1))
                 floats[name] = int(model.memory_floats(state))
         for name, chunks in per_episode.items():

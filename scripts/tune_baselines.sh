@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Learning-rate sweeps of the learned baselines on the train split (short runs), then a record of
+# every setting and the choice per model: results/baselines/tuning_{binary,omniglot,cifar10}.json.
+# Usage: scripts/tune_baselines.sh RUNS_DIR DATA_DIR [binary|omniglot|cifar10]...
+#   Two runs at a time, one thread each. Binary: 1,500 updates per setting (MANN: 300, its step is
+#   30x dearer); images: 300 updates at 4,608 floats. The LSTM is not swept: one of its updates at
+#   8,256 floats takes seconds on a CPU core (see the issue notes).
+set -euo pipefail
+runs=${1:?usage: scripts/tune_baselines.sh RUNS_DIR DATA_DIR [TASK...]}
+data=${2:?usage: scripts/tune_baselines.sh RUNS_DIR DATA_DIR [TASK...]}
+shift 2
+tasks=${*:-binary omniglot cifar10}
+lrs="3e-4 1e-3 3e-3"
+mkdir -p "$runs/tuning" results/baselines
+jobs=$(mktemp)
+for task in $tasks; do
+  for model in memory_networks hopfield_code mann plasticity kanerva; do
+    steps=300
+    [ "$task" = binary ] && [ "$model" != mann ] && steps=1500
+    for lr in $lrs; do
+      echo "$task $model $lr $steps" >> "$jobs"
+    done
+  done
+done
+run_one() {
+  task=$1 model=$2 lr=$3 steps=$4
+  out="$runs/tuning/${task}_${model}_lr${lr}"
+  [ -f "$out/latest.json" ] && return 0
+  OMP_NUM_THREADS=1 ebmm train --config "configs/baselines/${task}_${model}.toml" --out "$out" --quiet \
+    --set task.data_dir="$data" --set train.lr="$lr" --set train.steps="$steps" \
+    --set train.eval_every="$steps" --set train.checkpoint_every="$steps" --set train.eval_episodes=8 \
+    > "$out.log" 2>&1
+}
+export -f run_one
+export runs data
+xargs -P 2 -L 1 bash -c 'run_one "$@"' _ < "$jobs"
+rm -f "$jobs"
+for task in $tasks; do
+  python -m ebmm.bench.tuning summarise "$runs"/tuning/"${task}"_*_lr*/ --json "results/baselines/tuning_${task}.json"
+done

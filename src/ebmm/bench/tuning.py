@@ -1,0 +1,87 @@
+"""Learning-rate and size sweeps of the learned baselines: a record of every setting tried, and the
+choice, from the sweep runs' own logs.
+
+    python -m ebmm.bench.tuning summarise RUN_DIR... --json results/baselines/tuning_binary.json
+    python -m ebmm.bench.tuning best results/baselines/tuning_binary.json MODEL   # prints the chosen lr
+
+A run's score is the mean over the evaluated N of its last evaluation's error on the *train* split
+(``train_<metric>@N`` for image tasks; binary strings have one distribution, so ``hamming@N`` on
+fresh strings). Lower is better; the choice per model is the lowest score.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from ebmm.bench.harness import command_line, git_revision
+from ebmm.checkpoint import load_json, save_json
+from ebmm.train import read_metrics
+
+
+def run_record(run_dir: str | Path) -> dict[str, Any]:
+    """What one sweep run tried and how well it did (see the module docstring for the score)."""
+    run_dir = Path(run_dir)
+    config = load_json(run_dir / "config.json")
+    evals = [r for r in read_metrics(run_dir) if r.get("kind") == "eval"]
+    if not evals:
+        raise ValueError(f"run {run_dir} has no evaluation yet")
+    last = evals[-1]
+    train_keys = [k for k in last if k.startswith("train_") and "@" in k]
+    keys = train_keys or [k for k in last if k.split("@")[0] in ("hamming", "squared")]
+    score = sum(float(last[k]) for k in keys) / len(keys)
+    model = config["model"]
+    return {
+        "run": run_dir.name, "memory": model["memory"], "memory_args": model["memory_args"],
+        "lr": config["train"]["lr"], "steps": last["step"], "meta_batch": config["train"]["meta_batch"],
+        "score": score, "scored_on": sorted(keys), "last_eval": last,
+    }
+
+
+def summarise(run_dirs: Sequence[str | Path]) -> dict[str, Any]:
+    """Every run's record and, per model, the run with the lowest score."""
+    runs = [run_record(path) for path in run_dirs]
+    best: dict[str, dict[str, Any]] = {}
+    for record in runs:
+        current = best.get(record["memory"])
+        if current is None or record["score"] < current["score"]:
+            best[record["memory"]] = record
+    return {
+        "benchmark": "baseline_tuning",
+        "score": "mean over the evaluated N of the last evaluation's train-split error (binary: fresh strings)",
+        "runs": runs,
+        "chosen": {name: {"lr": r["lr"], "memory_args": r["memory_args"], "run": r["run"], "score": r["score"]}
+                   for name, r in best.items()},
+        "command": command_line(),
+        "git_revision": git_revision(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ebmm.bench.tuning", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    summary = sub.add_parser("summarise", help="record every sweep run and the choice per model")
+    summary.add_argument("runs", nargs="+")
+    summary.add_argument("--json", required=True)
+    best = sub.add_parser("best", help="print the chosen learning rate of MODEL from a tuning JSON")
+    best.add_argument("json")
+    best.add_argument("model")
+    args = parser.parse_args(argv)
+    if args.command == "summarise":
+        result = summarise(args.runs)
+        save_json(args.json, result)
+        for name, choice in result["chosen"].items():
+            print(f"{name}: lr {choice['lr']:g} (score {choice['score']:.3f}, {choice['run']})")
+        return 0
+    chosen = load_json(args.json)["chosen"]
+    if args.model not in chosen:
+        print(f"error: {args.json} has no choice for {args.model!r} (has {sorted(chosen)})", file=sys.stderr)
+        return 2
+    print(f"{chosen[args.model]['lr']:g}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
