@@ -119,6 +119,24 @@ def test_bench_binary_baselines_json_and_plots(tmp_path: Path, capsys: pytest.Ca
     assert replot.read_bytes().startswith(PNG)
 
 
+def test_bench_binary_with_a_learned_baseline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = str(REPO / "configs" / "baselines" / "binary_memory_networks.toml")
+    run = tmp_path / "memnet"
+    assert main(["train", "--config", config, *sets(*TINY, "model.pattern_dim=16", "task.corrupt_bits=4",
+                                                     "model.memory_args={budget=32, code=16}"),
+                 "--out", str(run), "--quiet"]) == 0
+    results = tmp_path / "bench.json"
+    assert main(["bench", "binary", "--models", "oracle", "--learned", f"memory_networks={run}", "--patterns", "4",
+                 "--episodes", "2", "--corrupt-bits", "4", "--json", str(results)]) == 0
+    payload = load_json(results)
+    assert payload["protocol"]["dim"] == 16  # taken from the learned model
+    assert payload["results"]["memory_networks"]["4"]["memory_floats"] == 32
+    assert payload["learned"]["memory_networks"]["config"] == "binary_memory_networks"
+    assert payload["learned"]["memory_networks"]["step"] == 2
+    assert main(["bench", "binary", "--models", "oracle", "--learned", "memory_networks"]) == 2
+    assert "NAME=PATH" in capsys.readouterr().err
+
+
 def test_bench_binary_with_a_trained_128_bit_checkpoint(run128: Path, tmp_path: Path,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
     results = tmp_path / "bench.json"

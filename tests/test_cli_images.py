@@ -176,6 +176,61 @@ def test_bench_images_on_an_array_without_references(run: tuple[Path, str], data
     assert result["references"] == {} and result["train_split"] is None and result["paper_ebmm_conv"] == {}
 
 
+LEARNED_CONFIG = """
+name = "tiny_{memory}"
+
+[model]
+memory = "{memory}"
+memory_args = {{ budget = {budget}, code = 16, likelihood = "gaussian", codec = {{ channels = [4], bottleneck_mid = 8, bottleneck_out = 8 }} }}
+pattern_shape = [1, 32, 32]
+
+[task]
+data = "array"
+data_dir = "{data}"
+patterns = [4]
+corruption = "block_noise"
+corruption_args = {{ size = 8 }}
+
+[train]
+steps = 2
+eval_every = 2
+eval_patterns = [4]
+eval_episodes = 2
+checkpoint_every = 2
+"""
+
+
+def test_bench_images_with_learned_baselines(run: tuple[Path, str], data: Path, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    from ebmm.bench.report import images_markdown
+
+    out, _ = run
+    learned = []
+    for memory, budget in (("memory_networks", 32), ("memory_networks", 64), ("mann", 64)):
+        config = tmp_path / f"{memory}{budget}.toml"
+        config.write_text(LEARNED_CONFIG.format(memory=memory, budget=budget, data=data / "blocks.npz"))
+        folder = tmp_path / f"{memory}@{budget}"
+        assert main(["train", "--config", str(config), "--out", str(folder), "--quiet"]) == 0
+        learned += ["--learned", f"{memory}@{budget}={folder}"]
+    path, plot = tmp_path / "r.json", tmp_path / "r.png"
+    code = main(["bench", "images", "--dataset", "array", "--path", str(data / "blocks.npz"), "--checkpoints",
+                 str(out), "--patterns", "4", "--episodes", "2", "--block-size", "8", "--no-references",
+                 *learned, "--json", str(path), "--plot", str(plot)])
+    assert code == 0, capsys.readouterr().err
+    result = load_json(path)
+    assert list(result["results"])[-3:] == ["memory_networks@32", "memory_networks@64", "mann@64"]
+    assert result["results"]["memory_networks@32"]["4"]["memory_floats"] == 32  # 4 slots of width 8
+    assert result["results"]["mann@64"]["4"]["memory_floats"] == 64
+    assert result["learned"]["mann@64"]["memory"] == "mann" and result["learned"]["mann@64"]["steps"] == 2
+    assert set(result["train_split"]) >= {"tiny_run", "memory_networks@32", "mann@64"}
+    table = images_markdown(result)
+    assert "| memory networks | 32 |" in table and "| MANN (LRUA) | 64 |" in table
+    assert plot.read_bytes().startswith(PNG)
+    clash = main(["bench", "images", "--dataset", "array", "--path", str(data / "blocks.npz"), "--checkpoints",
+                  str(out), "--no-references", "--learned", f"tiny_run={tmp_path / 'mann@64'}"])
+    assert clash == 2 and "used twice" in capsys.readouterr().err
+
+
 def test_demo_writes_the_picture(run: tuple[Path, str], data: Path, tmp_path: Path,
                                  capsys: pytest.CaptureFixture[str]) -> None:
     out, _ = run

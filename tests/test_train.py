@@ -285,3 +285,33 @@ def test_checkpointing_trains_exactly_like_the_plain_graph(tmp_path: Path) -> No
         torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-6)
     assert any(not torch.allclose(a[key], c[key]) for key in a)
     assert load_json(truncated.run_dir / "config.json")["train"]["grad_mode"] == "truncated"
+
+
+LEARNED_TINY = [
+    "model.memory_args={code=8, budget=64, codec={hidden=8}}",
+    "model.pattern_dim=16", "task.patterns=[4, 6]", "task.corrupt_bits=4", "train.steps=4", "train.meta_batch=2",
+    "train.log_every=2", "train.eval_every=2", "train.checkpoint_every=2", "train.eval_patterns=[4]",
+    "train.eval_episodes=2", "train.lr=1e-3",
+]
+
+
+@pytest.mark.parametrize("memory", ["memory_networks", "mann", "lstm", "plasticity", "kanerva", "hopfield_code"])
+def test_the_trainer_trains_resumes_and_loads_a_learned_baseline(tmp_path: Path, memory: str) -> None:
+    from ebmm.baselines import LEARNED
+
+    config = load_config(REPO / "configs" / "baselines" / f"binary_{memory}.toml", LEARNED_TINY)
+    whole = train(config, tmp_path / "whole", quiet=True)
+    train(config, tmp_path / "split", quiet=True, max_steps=2)
+    split = train(config, tmp_path / "split", resume=True, quiet=True)
+    assert split.step == whole.step == 4
+    for name, value in tensors_of(tmp_path / "whole", "model.safetensors").items():
+        torch.testing.assert_close(tensors_of(tmp_path / "split", "model.safetensors")[name], value)
+    loaded, saved = load_memory(tmp_path / "whole")
+    assert isinstance(loaded, LEARNED[memory]) and saved.model.memory == memory
+    assert whole.last_eval is not None and "hamming@4" in whole.last_eval
+    assert "energy_gap@4" not in whole.last_eval  # no energy to compare
+
+
+def test_unknown_learned_memory_is_named() -> None:
+    with pytest.raises(ValueError, match="model.memory must be 'ebmm' or one of"):
+        load_config(None, ["model.memory=dnc"])

@@ -66,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     binary.add_argument("--dynamics", choices=["async", "sync"], default="async", help="Hopfield update order")
     binary.add_argument("--models", default="ebmm,hopfield_hebb,hopfield_storkey,hopfield_pinv,oracle",
                         help="comma-separated subset of the models")
+    binary.add_argument("--learned", action="append", default=[], metavar="NAME=PATH",
+                        help="also a trained learned baseline (checkpoint or run folder) under NAME; repeatable")
     binary.add_argument("--json", default=None, help="write the results here")
     binary.add_argument("--plot", default=None, help="write a PNG plot here")
     binary.add_argument("--device", default="cpu")
@@ -118,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     images.add_argument("--block-size", type=_positive_int, default=16, help="side of the uniform-noise block")
     images.add_argument("--no-references", action="store_true", help="skip the Hopfield reference memories")
     images.add_argument("--no-train-gap", action="store_true", help="skip measuring the checkpoints on the train split")
+    images.add_argument("--learned", action="append", default=[], metavar="NAME=PATH",
+                        help="also a trained learned baseline (checkpoint or run folder) under NAME; repeatable")
     images.add_argument("--json", default=None, help="write the results here")
     images.add_argument("--plot", default=None, help="write a PNG of error against memory floats here")
     images.add_argument("--grid", default=None, help="write a PNG retrieval grid of the largest checkpoint here")
@@ -196,6 +200,30 @@ def _build_models(names: list[str], checkpoint: str, dynamics: str, seed: int, d
     return models
 
 
+def load_json_config(path: str) -> dict:
+    """The config a checkpoint or run folder was trained with, as saved."""
+    from ebmm.build import resolve_checkpoint
+    from ebmm.checkpoint import load_json
+
+    return load_json(resolve_checkpoint(path) / "config.json")
+
+
+def _learned_checkpoints(specs: list[str], taken: set[str], device: str) -> dict:
+    """``NAME=PATH`` specs → {name: (memory, (path, config name))}, each a trained learned baseline."""
+    from ebmm.build import load_memory
+
+    loaded: dict = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise ValueError(f"--learned takes NAME=PATH, got {spec!r}")
+        if name in taken or name in loaded:
+            raise ValueError(f"--learned name {name!r} is used twice; give distinct names")
+        memory, config = load_memory(path, device=device)
+        loaded[name] = (memory.eval(), (path, config.name))
+    return loaded
+
+
 def _checkpoint_info(checkpoint: str) -> dict:
     from ebmm.build import resolve_checkpoint
     from ebmm.checkpoint import load_json
@@ -215,7 +243,12 @@ def _cmd_bench_binary(args: argparse.Namespace) -> int:
 
     names = [n.strip() for n in args.models.split(",") if n.strip()]
     models = _build_models(names, args.checkpoint, args.dynamics, args.seed, args.device)
-    dim = models["ebmm"].pattern_shape[0] if "ebmm" in models else args.dim
+    learned = _learned_checkpoints(args.learned, set(models), args.device)
+    models.update({name: memory for name, (memory, _) in learned.items()})
+    widths = {name: tuple(m.pattern_shape) for name, m in models.items() if hasattr(m, "pattern_shape")}
+    if len(set(widths.values())) > 1:
+        raise ValueError(f"the trained models store strings of different widths: {widths}")
+    dim = next(iter(widths.values()))[0] if widths else args.dim
     started = time.perf_counter()
     results = benchmark_binary(models, args.patterns, args.episodes, args.seed, args.corruption, args.corrupt_bits,
                                dim=dim, progress=lambda line: print(line, file=sys.stderr, flush=True))
@@ -230,6 +263,8 @@ def _cmd_bench_binary(args: argparse.Namespace) -> int:
         },
         "seed": args.seed,
         "checkpoint": _checkpoint_info(args.checkpoint) if "ebmm" in names else None,
+        "learned": {name: {**_checkpoint_info(path), "config": config}
+                    for name, (_, (path, config)) in learned.items()},
         "seconds": time.perf_counter() - started,
         "results": results,
         "paper": {k: {str(n): v for n, v in row.items()} for k, row in PAPER_BINARY.items()},
@@ -308,6 +343,12 @@ def _cmd_bench_images(args: argparse.Namespace) -> int:
     models: dict = {name: memory.eval() for name, memory in checkpoints.items()}
     largest = max(checkpoints, key=lambda name: checkpoints[name].memory_floats())
     models[f"{largest} (no write)"] = UnwrittenMemory(checkpoints[largest])
+    learned = _learned_checkpoints(args.learned, set(models), args.device)
+    for name, (memory, (path, _)) in learned.items():
+        if tuple(memory.pattern_shape) != tuple(test.images.shape[1:]):
+            raise ValueError(f"--learned {name}={path} stores patterns of shape {tuple(memory.pattern_shape)}, "
+                             f"but the images are {tuple(test.images.shape[1:])}")
+        models[name] = memory
     references: dict = {}
     if not args.no_references:
         refs, references = reference_memories(train, corrupt, max(args.patterns), args.seed)
@@ -316,10 +357,14 @@ def _cmd_bench_images(args: argparse.Namespace) -> int:
     results = benchmark_images(models, test, corrupt, args.patterns, args.episodes, args.seed, progress=say)
     train_split = None
     if not args.no_train_gap and args.split == "test":
-        train_split = benchmark_images(dict(checkpoints), train, corrupt, args.patterns, args.episodes, args.seed)
+        trained = {**checkpoints, **{name: memory for name, (memory, _) in learned.items()}}
+        train_split = benchmark_images(trained, train, corrupt, args.patterns, args.episodes, args.seed)
     info = {name: training_record(path) for name, path in zip(checkpoints, args.checkpoints)}
     payload = results_record(args.dataset, test, corrupt, args.patterns, args.episodes, args.seed, results, info,
                              references, train_split)
+    payload["learned"] = {name: {**training_record(path), "family": type(memory).__name__,
+                                 "memory": load_json_config(path)["model"]["memory"]}
+                          for name, (memory, (path, _)) in learned.items()}
     payload["seconds"] = time.perf_counter() - started
     metric = "error bits" if test.binary else "squared error"
     print(format_table(results))

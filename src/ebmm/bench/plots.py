@@ -18,6 +18,12 @@ LABELS = {
     "oracle": "nearest-neighbour oracle",
     "query": "corrupted query",
     "modern_hopfield": "modern Hopfield (raw images)",
+    "memory_networks": "memory networks",
+    "mann": "MANN (LRUA)",
+    "lstm": "LSTM",
+    "plasticity": "differentiable plasticity",
+    "kanerva": "Dynamic Kanerva Machine",
+    "hopfield_code": "modern Hopfield (learned code)",
 }
 
 
@@ -134,8 +140,15 @@ def plot_images(result: dict[str, Any], out: str | Path) -> Path:
     if paper:
         ax.plot([int(k) for k in paper], list(paper.values()), marker="s", linestyle="--", color="black",
                 label="EBMM conv, paper (read off its plot)")
+    learned = result.get("learned") or {}
+    markers = iter("v^<>Dph*")
+    for family in sorted({info["memory"] for info in learned.values()}):
+        names = [n for n, info in learned.items() if info["memory"] == family and n in result["results"]]
+        rows = sorted((result["results"][n][count]["memory_floats"], result["results"][n][count]["mean"]) for n in names)
+        ax.plot([x for x, _ in rows], [y for _, y in rows], marker=next(markers, "o"), linestyle="-",
+                label=f"{LABELS.get(family, family)} (test split)")
     styles = ["--", "-.", ":", (0, (5, 1)), (0, (1, 1))]
-    references = [name for name in result["results"] if name not in checkpoints]
+    references = [name for name in result["results"] if name not in checkpoints and name not in learned]
     for style, name in zip(styles, references):
         row = result["results"][name][count]
         floats = row["memory_floats"]

@@ -38,13 +38,17 @@ def images_markdown(result: dict[str, Any]) -> str:
     lines = ["| model | memory floats | test split [5th, 95th pct] | train split | paper EBMM conv |",
              "|---|---|---|---|---|"]
     checkpoints = result.get("checkpoints", {})
-    order = sorted(rows, key=lambda n: (n not in checkpoints and n != "query", rows[n][count]["memory_floats"]))
+    learned = result.get("learned") or {}
+    order = sorted(rows, key=lambda n: (n not in checkpoints and n not in learned and n != "query",
+                                        rows[n][count]["memory_floats"], n not in checkpoints))
     for name in order:
         cell = rows[name][count]
         floats = int(cell["memory_floats"])
         nearest = min(paper, key=lambda f: abs(f - floats)) if paper and floats else None
         ref = f"{paper[nearest]:g} @ {nearest:,}" if nearest and abs(nearest - floats) <= 0.15 * floats else "–"
         label = LABELS.get(name, f"EBMM `{name}`" if name in checkpoints else name)
+        if name in learned:
+            label = LABELS.get(learned[name]["memory"], learned[name]["memory"])
         if name.endswith(" (no write)"):
             label = f"EBMM `{name[:-len(' (no write)')]}`, nothing written (θ̄)"
         train_cell = f"{train[name][count]['mean']:.2f}" if name in train else "–"

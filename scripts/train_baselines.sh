@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Train the learned baselines for the comparison, each with its learning rate chosen by
+# scripts/tune_baselines.sh (results/baselines/tuning_<task>.json), two runs at a time, one thread each.
+# Usage: scripts/train_baselines.sh RUNS_DIR DATA_DIR [binary|omniglot|cifar10]...
+#   binary: every model at 8,256 floats, 12,000 updates of 8 episodes (as checkpoints/binary_peel);
+#           the LSTM gets LSTM_STEPS updates (default 200): one of its updates takes ~10 s on a CPU core.
+#   images: every model at 2,304 / 4,608 / 9,216 floats (EBMM d = 2 / 4 / 8), 1,200 updates (as EBMM);
+#           the LSTM at 2,304 floats only (hidden 1,152; at 9,216 an update takes ~6 s).
+# A run already in RUNS_DIR is resumed, or skipped when complete.
+set -euo pipefail
+runs=${1:?usage: scripts/train_baselines.sh RUNS_DIR DATA_DIR [TASK...]}
+data=${2:?usage: scripts/train_baselines.sh RUNS_DIR DATA_DIR [TASK...]}
+shift 2
+tasks=${*:-binary omniglot cifar10}
+lstm_steps=${LSTM_STEPS:-200}
+models=${MODELS:-mann memory_networks hopfield_code plasticity kanerva lstm}
+jobs=$(mktemp)
+for task in $tasks; do
+  for model in $models; do
+    if [ "$task" = binary ]; then
+      echo "$task $model 8256" >> "$jobs"
+    else
+      budgets="2304 4608 9216"
+      [ "$model" = lstm ] && budgets=2304
+      for budget in $budgets; do echo "$task $model $budget" >> "$jobs"; done
+    fi
+  done
+done
+train_one() {
+  task=$1 model=$2 budget=$3
+  if [ "$model" = lstm ]; then lr=1e-3; else lr=$(python -m ebmm.bench.tuning best "results/baselines/tuning_${task}.json" "$model"); fi
+  extra=(--set train.lr="$lr")
+  if [ "$task" = binary ]; then
+    out="$runs/binary_$model"
+    [ "$model" = lstm ] && extra+=(--set train.steps="$lstm_steps" --set train.meta_batch=8 --set train.eval_every="$lstm_steps")
+  else
+    out="$runs/${task}_${model}_${budget}"
+    extra+=(--set model.memory_args.budget="$budget")
+  fi
+  resume=()
+  [ -f "$out/latest.json" ] && resume=(--resume)
+  OMP_NUM_THREADS=1 ebmm train --config "configs/baselines/${task}_${model}.toml" --out "$out" "${resume[@]}" \
+    --quiet --set task.data_dir="$data" "${extra[@]}" > "$out.log" 2>&1 || echo "failed: $out (see $out.log)"
+}
+export -f train_one
+export runs data lstm_steps
+mkdir -p "$runs"
+xargs -P "${PARALLEL:-2}" -L 1 bash -c 'train_one "$@"' _ < "$jobs"
+rm -f "$jobs"

@@ -1,0 +1,51 @@
+"""ebmm.bench.tuning: the sweep record and the choice per model, from run folders."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ebmm.bench.tuning import main, summarise
+
+
+def fake_run(folder: Path, memory: str, lr: float, errors: dict[str, float]) -> Path:
+    folder.mkdir(parents=True)
+    config = {"model": {"memory": memory, "memory_args": {"budget": 64}}, "train": {"lr": lr, "meta_batch": 2}}
+    (folder / "config.json").write_text(json.dumps(config))
+    lines = [{"step": 5, "kind": "train", "loss": 1.0}, {"step": 10, "kind": "eval", **errors}]
+    (folder / "metrics.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    return folder
+
+
+def test_choice_is_the_lowest_train_split_error(tmp_path: Path) -> None:
+    runs = [
+        fake_run(tmp_path / "a", "mann", 1e-3, {"squared@64": 1.0, "train_squared@64": 9.0}),
+        fake_run(tmp_path / "b", "mann", 3e-3, {"squared@64": 5.0, "train_squared@64": 4.0}),
+        fake_run(tmp_path / "c", "lstm", 3e-4, {"hamming@16": 2.0, "hamming@32": 4.0}),
+    ]
+    result = summarise(runs)
+    assert result["chosen"]["mann"]["lr"] == 3e-3  # chosen on the train split, not the test split
+    assert result["chosen"]["lstm"]["score"] == pytest.approx(3.0)
+    assert len(result["runs"]) == 3
+
+
+def test_cli_writes_the_record_and_prints_the_choice(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = fake_run(tmp_path / "a", "kanerva", 1e-3, {"hamming@16": 1.0})
+    out = tmp_path / "tuning.json"
+    assert main(["summarise", str(run), "--json", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["best", str(out), "kanerva"]) == 0
+    assert capsys.readouterr().out.strip() == "0.001"
+    assert main(["best", str(out), "mann"]) == 2
+    assert "no choice for 'mann'" in capsys.readouterr().err
+
+
+def test_a_run_without_evaluation_is_refused(tmp_path: Path) -> None:
+    run = tmp_path / "r"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"model": {"memory": "mann", "memory_args": {}}, "train": {"lr": 1.0}}))
+    (run / "metrics.jsonl").write_text(json.dumps({"step": 1, "kind": "train"}) + "\n")
+    with pytest.raises(ValueError, match="no evaluation yet"):
+        summarise([run])
