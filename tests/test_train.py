@@ -315,3 +315,16 @@ def test_the_trainer_trains_resumes_and_loads_a_learned_baseline(tmp_path: Path,
 def test_unknown_learned_memory_is_named() -> None:
     with pytest.raises(ValueError, match="model.memory must be 'ebmm' or one of"):
         load_config(None, ["model.memory=dnc"])
+
+
+def test_init_from_starts_a_new_run_from_a_checkpoints_parameters(tmp_path: Path) -> None:
+    base = train(tiny_config(), tmp_path / "base", quiet=True)
+    tuned = tiny_config(f"train.init_from={base.run_dir}", "train.steps=1", "train.lr=1e-12")
+    train(tuned, tmp_path / "tuned", quiet=True)
+    before, after = tensors_of(tmp_path / "base", "model.safetensors"), tensors_of(tmp_path / "tuned", "model.safetensors")
+    for name, value in before.items():  # a 1e-12 step barely moves them
+        torch.testing.assert_close(after[name], value, atol=1e-6, rtol=0)
+    assert load_json(tmp_path / "tuned" / "config.json")["train"]["init_from"] == str(base.run_dir)
+    other = tiny_config(f"train.init_from={base.run_dir}", "model.pattern_dim=20")
+    with pytest.raises(ValueError, match="model config differs"):
+        train(other, tmp_path / "other", quiet=True)

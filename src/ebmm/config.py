@@ -67,6 +67,8 @@ class TrainConfig:
     ``grad_mode``: ``second_order`` (full meta-gradient), ``first_order``, or ``truncated``
     (second order through the last ``truncate_steps`` write steps only). ``checkpointing``
     recomputes each write/read step's graph in the backward pass (same gradient, less memory).
+    ``init_from``: a checkpoint or run folder whose parameters start a new run (fine-tuning with a
+    fresh optimiser and this config's schedule); its model config must equal this one's.
     """
 
     steps: int = 10_000
@@ -79,6 +81,7 @@ class TrainConfig:
     truncate_steps: int = 1
     checkpointing: bool = False
     first_order_steps: int = 0
+    init_from: str = ""
     seed: int = 0
     log_every: int = 50
     eval_every: int = 500

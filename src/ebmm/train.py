@@ -108,6 +108,17 @@ class _MetaLoss(nn.Module):
         return loss, retrieval.patterns.detach()
 
 
+def _initialise_from(memory: nn.Module, config: Config, device: torch.device) -> None:
+    """Load the parameters of ``train.init_from``'s checkpoint, whose model config must match."""
+    from ebmm.build import resolve_checkpoint
+
+    folder = resolve_checkpoint(config.train.init_from)
+    saved = config_from_dict(load_json(folder / "config.json"))
+    if saved.model != config.model:
+        raise ValueError(f"train.init_from={config.train.init_from}: its model config differs from this run's")
+    memory.load_state_dict(load_tensors(folder / "model.safetensors", device=device))
+
+
 def _rank_slice(batch: int, context: distributed.Context) -> slice:
     """This rank's contiguous share of a global batch of ``batch`` episodes."""
     if batch % context.world_size:
@@ -208,6 +219,8 @@ def _train(
             _truncate_metrics(metrics_path, start)
     elif (run_dir / "latest.json").exists():
         raise FileExistsError(f"{run_dir} already holds a run; pass --resume to continue it or choose a new --out")
+    elif config.train.init_from:
+        _initialise_from(memory, config, device)
     step_loss: nn.Module = _MetaLoss(memory)
     if context.world_size > 1:
         # Some energies have parameters the meta-loss never reaches (e.g. an output bias that

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The comparison at equal memory (README "Baselines at equal memory"): every model of METHOD.md §5 on
+# random binary strings at 8,256 floats, and the Omniglot and CIFAR-10 distortion/rate curves with every
+# learned baseline beside the shipped EBMM checkpoints.
+# Usage: scripts/bench_baselines.sh RUNS_DIR DATA_DIR [BINARY_EPISODES] [IMAGE_EPISODES]
+#   RUNS_DIR holds the runs of scripts/train_baselines.sh; DATA_DIR holds omniglot/ and cifar10/.
+set -euo pipefail
+runs=${1:?usage: scripts/bench_baselines.sh RUNS_DIR DATA_DIR [BINARY_EPISODES] [IMAGE_EPISODES]}
+data=${2:?usage: scripts/bench_baselines.sh RUNS_DIR DATA_DIR [BINARY_EPISODES] [IMAGE_EPISODES]}
+binary_episodes=${3:-300}
+image_episodes=${4:-100}
+mkdir -p results/baselines
+learned=()
+for model in memory_networks mann lstm plasticity kanerva hopfield_code; do
+  [ -f "$runs/binary_$model/latest.json" ] && learned+=(--learned "$model=$runs/binary_$model")
+done
+ebmm bench binary --checkpoint checkpoints/binary_peel --models ebmm,hopfield_hebb,hopfield_storkey,hopfield_pinv \
+    "${learned[@]}" --patterns 16,32,48,64,96 --episodes "$binary_episodes" --seed 2026 \
+    --json results/baselines/binary.json --plot results/baselines/binary.png
+for dataset in omniglot cifar10; do
+  learned=()
+  for run in "$runs/${dataset}"_*_[0-9]*; do
+    [ -f "$run/latest.json" ] || continue
+    name=${run##*/${dataset}_}             # e.g. memory_networks_2304
+    learned+=(--learned "${name%_*}@${name##*_}=$run")
+  done
+  ebmm bench images --dataset "$dataset" --data-dir "$data" --episodes "$image_episodes" --seed 2026 --patterns 64 \
+      --block-size 16 --checkpoints "checkpoints/${dataset}_conv_d2" "checkpoints/${dataset}_conv_d4" \
+      "checkpoints/${dataset}_conv_d8" "${learned[@]}" \
+      --json "results/baselines/$dataset.json" --plot "results/baselines/$dataset.png"
+done
