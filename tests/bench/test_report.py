@@ -67,3 +67,21 @@ def test_readme_speed_tables_match_the_results_file() -> None:
     assert "configs" in result, "results/speed.json predates the multi-config speed benchmark"
     assert speed_markdown(result) in (ROOT / "README.md").read_text()
     assert not result["git_revision"].endswith("+dirty")
+
+
+def test_rate_markdown_pivots_models_by_memory_and_bolds_the_best() -> None:
+    from ebmm.bench.report import markdown, rate_markdown
+
+    cell = lambda m, f: {"64": {"mean": m, "p5": m, "p95": m, "memory_floats": f}}  # noqa: E731
+    result = {"benchmark": "images", "results": {
+        "query": cell(100.0, 0), "d2": cell(30.0, 2304), "d4": cell(20.0, 4608),
+        "mann@2304": cell(25.0, 2304), "plasticity@4608": cell(50.0, 4560)},
+        "checkpoints": {"d2": {}, "d4": {}},
+        "learned": {"mann@2304": {"memory": "mann"}, "plasticity@4608": {"memory": "plasticity"}}}
+    table = rate_markdown(result)
+    assert "| model | 2,304 floats | 4,608 floats |" in table
+    assert "| EBMM (ours) | 30.00 | **20.00** |" in table
+    assert "| MANN (LRUA) | **25.00** | – |" in table
+    assert "| differentiable plasticity | – | 50.00 |" in table  # under its budget, though it uses 4,560
+    assert "| corrupted query (no memory) | 100.00 | 100.00 |" in table
+    assert markdown(result).startswith(table)

@@ -24,6 +24,8 @@ LABELS = {
     "plasticity": "differentiable plasticity",
     "kanerva": "Dynamic Kanerva Machine",
     "hopfield_code": "modern Hopfield (learned code)",
+    "ebmm_paper_optimiser": "EBMM, paper's optimiser (20,000 updates)",
+    "ebmm_n96": "EBMM, fine-tuned on N = 64, 96",
 }
 
 

@@ -57,6 +57,31 @@ def images_markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def rate_markdown(result: dict[str, Any]) -> str:
+    """Distortion at each memory size of an image benchmark with learned baselines: one row per model
+    (the EBMM checkpoints form one row), one column per memory budget (a learned run named
+    ``family@budget`` sits under its budget), the lowest error of each column in bold."""
+    rows = result["results"]
+    count = list(next(iter(rows.values())).keys())[-1]
+    table: dict[str, dict[int, float]] = {}
+    for name in result.get("checkpoints", {}):
+        table.setdefault(LABELS["ebmm"], {})[int(rows[name][count]["memory_floats"])] = rows[name][count]["mean"]
+    for name, info in (result.get("learned") or {}).items():
+        budget = int(name.rsplit("@", 1)[1]) if "@" in name else int(rows[name][count]["memory_floats"])
+        table.setdefault(LABELS.get(info["memory"], info["memory"]), {})[budget] = rows[name][count]["mean"]
+    sizes = sorted({size for row in table.values() for size in row})
+    best = {size: min(row[size] for row in table.values() if size in row) for size in sizes}
+    lines = ["| model | " + " | ".join(f"{size:,} floats" for size in sizes) + " |", "|---|" + "---|" * len(sizes)]
+    for label, row in table.items():
+        cells = [("–" if size not in row else f"**{row[size]:.2f}**" if row[size] == best[size] else f"{row[size]:.2f}")
+                 for size in sizes]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    query = rows.get("query", {}).get(count)
+    if query:
+        lines.append(f"| corrupted query (no memory) | " + " | ".join(f"{query['mean']:.2f}" for _ in sizes) + " |")
+    return "\n".join(lines)
+
+
 SPEED_COLUMNS = {
     "write": "write", "read": "read", "write_compiled": "write, compiled", "read_compiled": "read, compiled",
     "meta_step": "meta-step", "meta_step_first_order": "first order", "meta_step_truncated_1": "truncated k=1",
@@ -83,7 +108,10 @@ def markdown(result: dict[str, Any]) -> str:
     """The README table for a results file of ``bench binary``, ``bench images`` or ``bench speed``."""
     if result.get("benchmark") == "speed":
         return speed_markdown(result)
-    return images_markdown(result) if result.get("benchmark") == "images" else binary_markdown(result)
+    if result.get("benchmark") == "images":
+        table = images_markdown(result)
+        return f"{rate_markdown(result)}\n\n{table}" if result.get("learned") else table
+    return binary_markdown(result)
 
 
 def main(argv: list[str] | None = None) -> int:
