@@ -5,8 +5,11 @@ code width, or ``budget // N`` when a float ``budget`` is given (so that N slots
 it; the encoder learns to put what matters first). Memory = N · w floats.
 
 - ``MemoryNetwork`` (Weston et al. 2014, end-to-end form of Sukhbaatar et al. 2015): ``hops``
-  rounds of ``u ← u + Σ_i softmax_i(⟨Q u, A m_i⟩) C m_i`` from the query's code ``u``; the key and
-  output embeddings ``A``, ``C`` are computed from the slots at read time and store nothing.
+  rounds of ``u ← H u + Σ_i softmax_i(β ⟨Q u, A m_i⟩) C m_i`` from the query's code ``u`` (the
+  layer-wise form, with a learned map H between hops); the key and output embeddings ``A``, ``C``
+  are computed from the slots at read time and store nothing. Q, A and C start as the identity, H at
+  zero and β (learned) at 1/√code, so that training starts from dot-product attention over the
+  codes that returns the attended slot, rather than from a near-uniform average plus the noisy query.
 - ``CodeHopfield`` (Ramsauer et al. 2020) in the code space: ``ξ ← Xᵀ softmax(β X ξ)`` for
   ``steps`` updates from the query's truncated code, keys and values both the stored codes ``X``,
   with a learned inverse temperature β; the decoder reads ``ξ`` (zero beyond ``w``).
@@ -58,16 +61,24 @@ class MemoryNetwork(_SlotMemory):
         self.query = nn.ModuleList(nn.Linear(code, code) for _ in range(hops))
         self.keys = nn.ModuleList(nn.Linear(code, code, bias=False) for _ in range(hops))
         self.values = nn.ModuleList(nn.Linear(code, code, bias=False) for _ in range(hops))
+        self.carry = nn.ModuleList(nn.Linear(code, code, bias=False) for _ in range(hops))
+        for layer in (*self.query, *self.keys, *self.values):
+            nn.init.eye_(layer.weight)
+        for layer in self.carry:
+            nn.init.zeros_(layer.weight)
+        for layer in self.query:
+            nn.init.zeros_(layer.bias)
+        self.log_beta = nn.Parameter(torch.tensor(-0.5 * math.log(code)))
 
     def recall(self, codes: torch.Tensor, state: LearnedState) -> torch.Tensor:
         slots = state.tensors["slots"]
         width = slots.shape[-1]
         u = codes
-        for query, keys, values in zip(self.query, self.keys, self.values):
+        for query, keys, values, carry in zip(self.query, self.keys, self.values, self.carry):
             k = F.linear(slots, keys.weight[:, :width])  # = keys(slot zero-padded to the code width)
             v = F.linear(slots, values.weight[:, :width])
-            attention = torch.softmax(query(u) @ k.transpose(1, 2) / math.sqrt(self.code), dim=-1)
-            u = u + attention @ v
+            attention = torch.softmax(self.log_beta.exp() * query(u) @ k.transpose(1, 2), dim=-1)
+            u = carry(u) + attention @ v
         return u
 
 
