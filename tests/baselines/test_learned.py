@@ -225,3 +225,13 @@ def test_bad_inputs_are_named() -> None:
         slots.write(binary((1, 4, 9)))
     with pytest.raises(ValueError, match="needs a written state"):
         slots.memory_floats()
+
+
+def test_identity_codec_starts_with_the_bits_as_units() -> None:
+    from ebmm.baselines.codecs import VectorCodec
+
+    codec = VectorCodec(6, 6, identity_gain=2.0)
+    x = binary((1, 3, 6))
+    torch.testing.assert_close(codec.encode(x), 2.0 * (2.0 * x - 1.0))
+    with pytest.raises(ValueError, match="identity_gain needs hidden = 0 and code = dim"):
+        VectorCodec(6, 8, identity_gain=2.0)

@@ -23,12 +23,19 @@ from ebmm.energy.conv import ConvDecoder, ConvEncoder
 
 class VectorCodec(nn.Module):
     """``dim``-vectors in [0, 1] ↔ ``code``-vectors through an MLP with ``hidden`` tanh units
-    (``hidden = 0``: one linear map each way). Inputs are centred to [−1, 1] first."""
+    (``hidden = 0``: one linear map each way). Inputs are centred to [−1, 1] first.
 
-    def __init__(self, dim: int, code: int, hidden: int = 0):
+    ``identity_gain`` (``hidden = 0`` and ``code = dim`` only) starts both linear maps at that
+    multiple of the identity instead of a random init: the code's units start as the pattern's
+    bits, as in models whose units are the bits themselves (Miconi et al.'s plastic network).
+    """
+
+    def __init__(self, dim: int, code: int, hidden: int = 0, identity_gain: float | None = None):
         super().__init__()
         if dim < 1 or code < 1 or hidden < 0:
             raise ValueError(f"need dim >= 1, code >= 1 and hidden >= 0, got {dim}, {code}, {hidden}")
+        if identity_gain is not None and (hidden or code != dim):
+            raise ValueError(f"identity_gain needs hidden = 0 and code = dim, got hidden {hidden}, code {code}, dim {dim}")
         self.shape = (dim,)
         self.code = code
         if hidden:
@@ -36,6 +43,11 @@ class VectorCodec(nn.Module):
             self.decoder: nn.Module = nn.Sequential(nn.Linear(code, hidden), nn.Tanh(), nn.Linear(hidden, dim))
         else:
             self.encoder, self.decoder = nn.Linear(dim, code), nn.Linear(code, dim)
+            if identity_gain is not None:
+                for layer in (self.encoder, self.decoder):
+                    nn.init.eye_(layer.weight)
+                    layer.weight.data.mul_(identity_gain)
+                    nn.init.zeros_(layer.bias)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.encoder(2.0 * x - 1.0)
