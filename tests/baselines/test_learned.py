@@ -176,7 +176,7 @@ def test_short_training_stores_and_recalls(name: str) -> None:
     torch.manual_seed(7)
     options = {"memory_networks": {"code": 16}, "hopfield_code": {"code": 16},
                "mann": {"code": 16, "slots": 4, "width": 16, "controller": 32},
-               "lstm": {"code": 16, "hidden": 64}, "plasticity": {"code": 16}, "kanerva": {"code": 16, "slots": 8}}
+               "lstm": {"code": 16, "hidden": 64}, "plasticity": {"code": 16, "eta_init": 0.2}, "kanerva": {"code": 16, "slots": 8}}
     memory = build_learned(name, (16,), **options[name], codec={"hidden": 32})
     generator = torch.Generator().manual_seed(8)
 
