@@ -8,8 +8,9 @@ is written in one Bayesian update (the batched form of Wu et al.'s sequential on
 
     Σ = W U Wᵀ + σ_ξ² I,   G = U Wᵀ Σ⁻¹,   R ← R + G (Z − W R),   U ← U − G W U
 
-Reading addresses the query's code and returns ``z ← w(z) R``, repeated ``steps`` times (the
-iterative read) before decoding. σ₀, σ_ξ, λ and R₀ are meta-learned.
+Reading addresses the query's code and reads ``z = w(z_q) R``; each of the ``steps − 1`` further
+iterations decodes the read, encodes it again and reads with that as the query (Wu et al.'s
+iterative reading: a linear read alone is a projection, which repeating does not sharpen). σ₀, σ_ξ, λ and R₀ are meta-learned.
 
 Memory = the mean matrix ``R``: ``slots × code`` floats. Reads use only the mean, so the row
 covariance ``U`` (``slots (slots + 1) / 2`` more floats) is kept in the state for further writes
@@ -71,7 +72,7 @@ class KanervaMachine(LearnedMemory):
 
     def recall(self, codes: torch.Tensor, state: LearnedState) -> torch.Tensor:
         mean = state.tensors["mean"]
-        z = codes
-        for _ in range(self.steps):
-            z = self.address(z, mean) @ mean
+        z = self.address(codes, mean) @ mean
+        for _ in range(self.steps - 1):  # iterative reading: the decoded read is the next query
+            z = self.address(self.codec.encode(torch.sigmoid(self.codec.decode(z))), mean) @ mean
         return z
