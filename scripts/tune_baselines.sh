@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Learning-rate sweeps of the learned baselines on the train split (short runs), then a record of
 # every setting and the choice per model: results/baselines/tuning_{binary,omniglot,cifar10}.json.
-# Usage: scripts/tune_baselines.sh RUNS_DIR DATA_DIR [binary|omniglot|cifar10]...
+# Usage: [MODELS="mann ..."] scripts/tune_baselines.sh RUNS_DIR DATA_DIR [binary|omniglot|cifar10]...
 #   Two runs at a time, one thread each. Binary: 1,500 updates per setting, lr up to 1e-2 (MANN: 300
 #   updates, lr up to 3e-3: its step is 30x dearer); images: 300 updates at 4,608 floats. The LSTM is not swept: one of its updates at
 #   8,256 floats takes seconds on a CPU core (see the issue notes).
@@ -15,7 +15,7 @@ binary_lrs="3e-4 1e-3 3e-3 1e-2"
 mkdir -p "$runs/tuning" results/baselines
 jobs=$(mktemp)
 for task in $tasks; do
-  for model in memory_networks hopfield_code mann plasticity kanerva; do
+  for model in ${MODELS:-memory_networks hopfield_code mann plasticity kanerva}; do
     steps=300
     [ "$task" = binary ] && [ "$model" != mann ] && steps=1500
     grid=$lrs

@@ -235,3 +235,15 @@ def test_identity_codec_starts_with_the_bits_as_units() -> None:
     torch.testing.assert_close(codec.encode(x), 2.0 * (2.0 * x - 1.0))
     with pytest.raises(ValueError, match="identity_gain needs hidden = 0 and code = dim"):
         VectorCodec(6, 8, identity_gain=2.0)
+
+
+def test_mann_feed_forward_controller_writes_keys_of_the_pattern_alone() -> None:
+    torch.manual_seed(9)
+    memory = build_learned("mann", (10,), code=8, slots=6, width=4, controller=8, recurrent=False)
+    with torch.no_grad():
+        memory.gate.bias.fill_(-50.0)
+    codes = torch.randn(1, 3, 8)
+    written = memory.store(codes).tensors["memory"][0]
+    # each slot holds the key the controller gives its pattern alone, the same map a read uses
+    _, keys, _ = memory._head(codes[0], torch.zeros(3, 4), None)
+    torch.testing.assert_close(written[:3], keys, atol=1e-5, rtol=1e-5)
