@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Train the learned baselines for the comparison, each with its learning rate chosen by
+# Train the learned baselines for the comparison, each with the learning rate and size chosen by
 # scripts/tune_baselines.sh (results/baselines/tuning_<task>.json), two runs at a time, one thread each.
 # Usage: scripts/train_baselines.sh RUNS_DIR DATA_DIR [binary|omniglot|cifar10]...
 #   binary: every model at 8,256 floats, 12,000 updates of 8 episodes (as checkpoints/binary_peel);
@@ -32,8 +32,12 @@ for task in $tasks; do
 done
 train_one() {
   task=$1 model=$2 budget=$3
-  if [ "$model" = lstm ]; then lr=1e-3; else lr=$(python -m ebmm.bench.tuning best "results/baselines/tuning_${task}.json" "$model"); fi
-  extra=(--set train.lr="$lr")
+  extra=()
+  if [ "$model" = lstm ]; then lr=1e-3; else
+    lr=$(python -m ebmm.bench.tuning best "results/baselines/tuning_${task}.json" "$model")
+    extra=(--set "model.memory_args=$(python -m ebmm.bench.tuning best "results/baselines/tuning_${task}.json" "$model" --memory-args)")
+  fi
+  extra+=(--set train.lr="$lr")
   if [ "$task" = binary ]; then
     out="$runs/binary_$model"
     [ "$model" = lstm ] && extra+=(--set train.steps="$lstm_steps" --set train.meta_batch=8 --set train.eval_every="$lstm_steps")

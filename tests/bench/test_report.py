@@ -85,3 +85,15 @@ def test_rate_markdown_pivots_models_by_memory_and_bolds_the_best() -> None:
     assert "| differentiable plasticity | – | 50.00 |" in table  # under its budget, though it uses 4,560
     assert "| corrupted query (no memory) | 100.00 | 100.00 |" in table
     assert markdown(result).startswith(table)
+
+
+def test_readme_baseline_tables_match_the_results_files() -> None:
+    from ebmm.bench.report import markdown
+
+    readme = (ROOT / "README.md").read_text()
+    for name in ("binary", "omniglot", "cifar10"):
+        result = load_json(ROOT / "results" / "baselines" / f"{name}.json")
+        assert markdown(result) in readme, f"README's table differs from results/baselines/{name}.json"
+        revision = result.get("revision") or result.get("git_revision")
+        assert revision and revision != "unknown" and not revision.endswith("+dirty")
+    assert len(load_json(ROOT / "results" / "baselines" / "binary.json")["learned"]) >= 6

@@ -49,3 +49,21 @@ def test_a_run_without_evaluation_is_refused(tmp_path: Path) -> None:
     (run / "metrics.jsonl").write_text(json.dumps({"step": 1, "kind": "train"}) + "\n")
     with pytest.raises(ValueError, match="no evaluation yet"):
         summarise([run])
+
+
+def test_memory_args_print_as_a_toml_inline_table_the_config_reads_back(tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from ebmm.config import load_config
+
+    args = {"budget": 8256, "code": 128, "recurrent": False, "likelihood": "bernoulli", "codec": {"hidden": 512},
+            "note": 'a "quoted" \\ word'}
+    run = fake_run(tmp_path / "a", "mann", 1e-3, {"hamming@16": 1.0})
+    config = json.loads((run / "config.json").read_text())
+    config["model"]["memory_args"] = args
+    (run / "config.json").write_text(json.dumps(config))
+    out = tmp_path / "tuning.json"
+    assert main(["summarise", str(run), "--json", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["best", str(out), "mann", "--memory-args"]) == 0
+    text = capsys.readouterr().out.strip()
+    assert load_config(None, [f"model.memory_args={text}", "model.memory=mann"]).model.memory_args == args

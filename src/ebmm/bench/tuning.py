@@ -3,6 +3,7 @@ choice, from the sweep runs' own logs.
 
     python -m ebmm.bench.tuning summarise RUN_DIR... --json results/baselines/tuning_binary.json
     python -m ebmm.bench.tuning best results/baselines/tuning_binary.json MODEL   # prints the chosen lr
+    python -m ebmm.bench.tuning best results/baselines/tuning_binary.json MODEL --memory-args
 
 A run's score is the mean over the evaluated N of its last evaluation's error on the *train* split
 (``train_<metric>@N`` for image tasks; binary strings have one distribution, so ``hamming@N`` on
@@ -68,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     best = sub.add_parser("best", help="print the chosen learning rate of MODEL from a tuning JSON")
     best.add_argument("json")
     best.add_argument("model")
+    best.add_argument("--memory-args", action="store_true",
+                      help="print the chosen model.memory_args as a TOML inline table instead")
     args = parser.parse_args(argv)
     if args.command == "summarise":
         result = summarise(args.runs)
@@ -79,8 +82,24 @@ def main(argv: list[str] | None = None) -> int:
     if args.model not in chosen:
         print(f"error: {args.json} has no choice for {args.model!r} (has {sorted(chosen)})", file=sys.stderr)
         return 2
-    print(f"{chosen[args.model]['lr']:g}")
+    if args.memory_args:
+        print(toml_inline(chosen[args.model]["memory_args"]))
+    else:
+        print(f"{chosen[args.model]['lr']:g}")
     return 0
+
+
+def toml_inline(value: Any) -> str:
+    """``value`` (a dict of numbers, strings, booleans, lists and dicts) as a TOML inline value."""
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{key} = {toml_inline(item)}" for key, item in value.items()) + " }"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_inline(item) for item in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)
 
 
 if __name__ == "__main__":
