@@ -15,6 +15,7 @@ for model in memory_networks mann lstm plasticity kanerva hopfield_code; do
   [ -f "$runs/binary_$model/latest.json" ] && learned+=(--learned "$model=$runs/binary_$model")
 done
 ebmm bench binary --checkpoint checkpoints/binary_peel --models ebmm,hopfield_hebb,hopfield_storkey,hopfield_pinv \
+    --learned ebmm_n96=checkpoints/binary_peel_n96 --learned ebmm_paper_optimiser=checkpoints/binary_peel_paper_optimiser \
     "${learned[@]}" --patterns 16,32,48,64,96 --episodes "$binary_episodes" --seed 2026 \
     --json results/baselines/binary.json --plot results/baselines/binary.png
 for dataset in omniglot cifar10; do
