@@ -3,16 +3,21 @@
 # random binary strings at 8,256 floats, and the Omniglot and CIFAR-10 distortion/rate curves with every
 # learned baseline beside the shipped EBMM checkpoints.
 # Usage: scripts/bench_baselines.sh RUNS_DIR DATA_DIR [BINARY_EPISODES] [IMAGE_EPISODES]
-#   RUNS_DIR holds the runs of scripts/train_baselines.sh; DATA_DIR holds omniglot/ and cifar10/.
+#   RUNS_DIR holds the runs of scripts/train_baselines.sh (unfinished runs are left out); DATA_DIR holds
+#   omniglot/ and cifar10/.
 set -euo pipefail
 runs=${1:?usage: scripts/bench_baselines.sh RUNS_DIR DATA_DIR [BINARY_EPISODES] [IMAGE_EPISODES]}
 data=${2:?usage: scripts/bench_baselines.sh RUNS_DIR DATA_DIR [BINARY_EPISODES] [IMAGE_EPISODES]}
 binary_episodes=${3:-300}
 image_episodes=${4:-100}
 mkdir -p results/baselines
+complete() {  # a finished run: its latest checkpoint is at the config's last step
+  python -c 'import json, sys; run = sys.argv[1]
+sys.exit(json.load(open(run + "/latest.json"))["step"] != json.load(open(run + "/config.json"))["train"]["steps"])' "$1" 2>/dev/null
+}
 learned=()
 for model in memory_networks mann lstm plasticity kanerva hopfield_code; do
-  [ -f "$runs/binary_$model/latest.json" ] && learned+=(--learned "$model=$runs/binary_$model")
+  complete "$runs/binary_$model" && learned+=(--learned "$model=$runs/binary_$model")
 done
 ebmm bench binary --checkpoint checkpoints/binary_peel --models ebmm,hopfield_hebb,hopfield_storkey,hopfield_pinv \
     --learned ebmm_n96=checkpoints/binary_peel_n96 --learned ebmm_paper_optimiser=checkpoints/binary_peel_paper_optimiser \
@@ -21,7 +26,7 @@ ebmm bench binary --checkpoint checkpoints/binary_peel --models ebmm,hopfield_he
 for dataset in omniglot cifar10; do
   learned=()
   for run in "$runs/${dataset}"_*_[0-9]*; do
-    [ -f "$run/latest.json" ] || continue
+    complete "$run" || continue
     name=${run##*/${dataset}_}             # e.g. memory_networks_2304
     learned+=(--learned "${name%_*}@${name##*_}=$run")
   done
