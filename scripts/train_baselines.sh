@@ -20,6 +20,11 @@ for task in $tasks; do
   for model in $models; do
     if [ "$task" = binary ]; then
       echo "$task $model 8256" >> "$jobs"
+      # The 1,500-update sweep favours large steps; where it chose the grid's largest (1e-2), the
+      # next one down is trained too and scripts/bench_baselines.sh keeps the better finished run.
+      if [ "$model" != lstm ] && [ "$(python -m ebmm.bench.tuning best "results/baselines/tuning_binary.json" "$model")" = 0.01 ]; then
+        echo "$task $model 8256 3e-3" >> "$jobs"
+      fi
     else
       case $model in
         memory_networks|hopfield_code|mann) budgets="2304 4608 9216" ;;
@@ -31,15 +36,15 @@ for task in $tasks; do
   done
 done
 train_one() {
-  task=$1 model=$2 budget=$3
+  task=$1 model=$2 budget=$3 lr_override=${4:-}
   extra=()
   if [ "$model" = lstm ]; then lr=1e-3; else
-    lr=$(python -m ebmm.bench.tuning best "results/baselines/tuning_${task}.json" "$model")
+    lr=${lr_override:-$(python -m ebmm.bench.tuning best "results/baselines/tuning_${task}.json" "$model")}
     extra=(--set "model.memory_args=$(python -m ebmm.bench.tuning best "results/baselines/tuning_${task}.json" "$model" --memory-args)")
   fi
   extra+=(--set train.lr="$lr")
   if [ "$task" = binary ]; then
-    out="$runs/binary_$model"
+    out="$runs/binary_$model${lr_override:+_lr$lr_override}"
     [ "$model" = lstm ] && extra+=(--set train.steps="$lstm_steps" --set train.meta_batch=8 --set train.eval_every="$lstm_steps")
   else
     out="$runs/${task}_${model}_${budget}"
