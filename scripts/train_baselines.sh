@@ -16,6 +16,19 @@ tasks=${*:-binary omniglot cifar10}
 lstm_steps=${LSTM_STEPS:-100}
 models=${MODELS:-mann memory_networks hopfield_code plasticity kanerva lstm}
 jobs=$(mktemp)
+# Image runs go budget by budget (4,608 first, then 2,304, then 9,216), both datasets and all models
+# in each, so that a partial pass still compares every model at one size.
+for budget in 4608 2304 9216; do
+  for task in $tasks; do
+    [ "$task" = binary ] && continue
+    for model in $models; do
+      case $model in
+        memory_networks|hopfield_code|mann) echo "$task $model $budget" >> "$jobs" ;;
+        plasticity|kanerva) [ "$budget" = 4608 ] && echo "$task $model $budget" >> "$jobs" ;;
+      esac
+    done
+  done
+done
 for task in $tasks; do
   for model in $models; do
     if [ "$task" = binary ]; then
@@ -25,13 +38,6 @@ for task in $tasks; do
       if [ "$model" != lstm ] && [ "$(python -m ebmm.bench.tuning best "results/baselines/tuning_binary.json" "$model")" = 0.01 ]; then
         echo "$task $model 8256 3e-3" >> "$jobs"
       fi
-    else
-      case $model in
-        memory_networks|hopfield_code|mann) budgets="2304 4608 9216" ;;
-        plasticity|kanerva) budgets=4608 ;;
-        *) budgets="" ;;
-      esac
-      for budget in $budgets; do echo "$task $model $budget" >> "$jobs"; done
     fi
   done
 done
