@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Union
 
 import torch
 
@@ -11,15 +12,20 @@ from ebmm.config import Config, ModelConfig, config_from_dict, pattern_shape
 from ebmm.energy import build_energy
 from ebmm.memory import EnergyMemory
 
+if TYPE_CHECKING:
+    from ebmm.baselines.learned import LearnedMemory
 
-def build_memory(model: ModelConfig) -> EnergyMemory:
+TrainableMemory = Union[EnergyMemory, "LearnedMemory"]
+
+
+def build_memory(model: ModelConfig) -> TrainableMemory:
     """A freshly initialised memory as ``model`` describes: an EnergyMemory, or the learned
     baseline ``model.memory`` names (built from ``model.memory_args``)."""
     shape = pattern_shape(model)
     if model.memory != "ebmm":
         from ebmm.baselines import build_learned
 
-        return build_learned(model.memory, shape, **model.memory_args)  # type: ignore[return-value]
+        return build_learned(model.memory, shape, **model.memory_args)
     size = {"shape": shape} if len(shape) > 1 else {"dim": shape[0]}
     energy = build_energy(model.energy, **size, **model.energy_args)
     return EnergyMemory(
@@ -50,8 +56,8 @@ def resolve_checkpoint(path: str | Path) -> Path:
     )
 
 
-def load_memory(path: str | Path, device: str | torch.device = "cpu") -> tuple[EnergyMemory, Config]:
-    """Load a trained EnergyMemory and its config from a checkpoint or run folder."""
+def load_memory(path: str | Path, device: str | torch.device = "cpu") -> tuple[TrainableMemory, Config]:
+    """Load a trained memory (EnergyMemory or learned baseline) and its config from a checkpoint or run folder."""
     folder = resolve_checkpoint(path)
     config = config_from_dict(load_json(folder / "config.json"))
     memory = build_memory(config.model)
