@@ -2,7 +2,7 @@
 # The comparison at equal memory (README "Baselines at equal memory"): every model of METHOD.md §5 on
 # random binary strings at 8,256 floats, and the Omniglot and CIFAR-10 distortion/rate curves with every
 # learned baseline beside the shipped EBMM checkpoints.
-# Usage: scripts/bench_baselines.sh RUNS_DIR DATA_DIR [BINARY_EPISODES] [IMAGE_EPISODES]
+# Usage: [TASKS="binary omniglot cifar10"] scripts/bench_baselines.sh RUNS_DIR DATA_DIR [BINARY_EPISODES] [IMAGE_EPISODES]
 #   RUNS_DIR holds the runs of scripts/train_baselines.sh (unfinished runs are left out); DATA_DIR holds
 #   omniglot/ and cifar10/.
 set -euo pipefail
@@ -10,6 +10,7 @@ runs=${1:?usage: scripts/bench_baselines.sh RUNS_DIR DATA_DIR [BINARY_EPISODES] 
 data=${2:?usage: scripts/bench_baselines.sh RUNS_DIR DATA_DIR [BINARY_EPISODES] [IMAGE_EPISODES]}
 binary_episodes=${3:-300}
 image_episodes=${4:-100}
+tasks=${TASKS:-binary omniglot cifar10}
 mkdir -p results/baselines
 complete() {  # a finished run: its latest checkpoint is at the config's last step
   python -c 'import json, sys; run = sys.argv[1]
@@ -23,6 +24,7 @@ def score(run):
     return sum(v for k, v in last.items() if k.startswith("hamming@")) / len([k for k in last if k.startswith("hamming@")])
 print(min(sys.argv[1:], key=score))' "$@"
 }
+if [[ " $tasks " == *" binary "* ]]; then
 learned=()
 for model in memory_networks mann lstm plasticity kanerva hopfield_code; do
   finished=()
@@ -33,7 +35,9 @@ ebmm bench binary --checkpoint checkpoints/binary_peel --models ebmm,hopfield_he
     --learned ebmm_n96=checkpoints/binary_peel_n96 --learned ebmm_paper_optimiser=checkpoints/binary_peel_paper_optimiser \
     "${learned[@]}" --patterns 16,32,48,64,96 --episodes "$binary_episodes" --seed 2026 \
     --json results/baselines/binary.json --plot results/baselines/binary.png
-for dataset in omniglot cifar10; do
+fi
+for dataset in $tasks; do
+  [ "$dataset" = binary ] && continue
   learned=()
   for run in "$runs/${dataset}"_*_[0-9]*; do
     complete "$run" || continue
