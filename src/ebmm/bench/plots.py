@@ -41,9 +41,10 @@ def _save(fig: plt.Figure, out: str | Path, rect: tuple[float, float, float, flo
 def plot_binary(result: dict[str, Any], out: str | Path, paper: dict[str, dict[int, float]] | None = None) -> Path:
     """Error bits per pattern against the number of stored patterns, one line per model."""
     many = len(result["results"]) > 7  # the baseline comparison: a larger figure, a symlog axis
-    fig, ax = plt.subplots(figsize=(8.5, 5.5) if many else (6.5, 4.2))
+    fig, ax = plt.subplots(figsize=(10, 5.5) if many else (6.5, 4.2))
     if many:
         ax.set_yscale("symlog", linthresh=1.0)
+        ax.set_prop_cycle(color=plt.cm.tab20.colors[::2] + plt.cm.tab20.colors[1::2])
     for name, row in result["results"].items():
         counts = [int(n) for n in row]
         means = [row[str(n)]["mean"] for n in counts]
@@ -60,7 +61,10 @@ def plot_binary(result: dict[str, Any], out: str | Path, paper: dict[str, dict[i
     ax.set_title(f"Binary strings, {protocol.get('corruption', '?')} {protocol.get('corrupt_bits', '?')} bits; "
                  f"{protocol.get('episodes', '?')} episodes", fontsize=9)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7 if many else 8, ncol=2 if many else 1)
+    if many:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        return _save(fig, out, rect=(0, 0, 1, 1))
+    ax.legend(fontsize=8)
     return _save(fig, out)
 
 
