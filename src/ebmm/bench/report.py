@@ -30,7 +30,8 @@ def binary_markdown(result: dict[str, Any]) -> str:
 
 def images_markdown(result: dict[str, Any]) -> str:
     """One row per model of an image benchmark (test split, the train split beside each checkpoint),
-    sorted by memory, with the paper's EBMM conv value at the nearest memory size (within 15 %)."""
+    sorted by memory, with the paper's EBMM conv value at the nearest memory size (within 15 %) beside
+    the EBMM rows."""
     rows = result["results"]
     count = list(next(iter(rows.values())).keys())[-1]
     train = result.get("train_split") or {}
@@ -45,7 +46,8 @@ def images_markdown(result: dict[str, Any]) -> str:
         cell = rows[name][count]
         floats = int(cell["memory_floats"])
         nearest = min(paper, key=lambda f: abs(f - floats)) if paper and floats else None
-        ref = f"{paper[nearest]:g} @ {nearest:,}" if nearest and abs(nearest - floats) <= 0.15 * floats else "–"
+        near = nearest and abs(nearest - floats) <= 0.15 * floats and name not in learned
+        ref = f"{paper[nearest]:g} @ {nearest:,}" if near else "–"
         label = LABELS.get(name, f"EBMM `{name}`" if name in checkpoints else name)
         if name in learned:
             label = LABELS.get(learned[name]["memory"], learned[name]["memory"])
