@@ -16,20 +16,13 @@ complete() {  # a finished run: its latest checkpoint is at the config's last st
   python -c 'import json, sys; run = sys.argv[1]
 sys.exit(json.load(open(run + "/latest.json"))["step"] != json.load(open(run + "/config.json"))["train"]["steps"])' "$1" 2>/dev/null
 }
-best_run() {  # of a model's finished string runs, the one with the lowest mean error at its last evaluation
-  python -c 'import json, sys
-def score(run):
-    evals = [json.loads(l) for l in open(run + "/metrics.jsonl") if "\"eval\"" in l]
-    last = evals[-1]
-    return sum(v for k, v in last.items() if k.startswith("hamming@")) / len([k for k in last if k.startswith("hamming@")])
-print(min(sys.argv[1:], key=score))' "$@"
-}
 if [[ " $tasks " == *" binary "* ]]; then
 learned=()
 for model in memory_networks mann lstm plasticity kanerva hopfield_code; do
   finished=()
   for run in "$runs/binary_$model" "$runs/binary_${model}"_lr*; do complete "$run" && finished+=("$run"); done
-  [ ${#finished[@]} -gt 0 ] && learned+=(--learned "$model=$(best_run "${finished[@]}")")
+  # of a model's finished runs, the one with the lowest mean error at its last evaluation
+  [ ${#finished[@]} -gt 0 ] && learned+=(--learned "$model=$(python -m ebmm.bench.tuning pick "${finished[@]}")")
 done
 ebmm bench binary --checkpoint checkpoints/binary_peel --models ebmm,hopfield_hebb,hopfield_storkey,hopfield_pinv \
     --learned ebmm_n96=checkpoints/binary_peel_n96 --learned ebmm_paper_optimiser=checkpoints/binary_peel_paper_optimiser \

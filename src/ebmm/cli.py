@@ -200,16 +200,9 @@ def _build_models(names: list[str], checkpoint: str, dynamics: str, seed: int, d
     return models
 
 
-def load_json_config(path: str) -> dict:
-    """The config a checkpoint or run folder was trained with, as saved."""
-    from ebmm.build import resolve_checkpoint
-    from ebmm.checkpoint import load_json
-
-    return load_json(resolve_checkpoint(path) / "config.json")
-
-
 def _learned_checkpoints(specs: list[str], taken: set[str], device: str) -> dict:
-    """``NAME=PATH`` specs → {name: (memory, (path, config name))}, each a trained learned baseline."""
+    """``NAME=PATH`` specs → {name: (memory, (path, config))}, each a trained memory (a learned
+    baseline or another EBMM checkpoint)."""
     from ebmm.build import load_memory
 
     loaded: dict = {}
@@ -220,7 +213,7 @@ def _learned_checkpoints(specs: list[str], taken: set[str], device: str) -> dict
         if name in taken or name in loaded:
             raise ValueError(f"--learned name {name!r} is used twice; give distinct names")
         memory, config = load_memory(path, device=device)
-        loaded[name] = (memory.eval(), (path, config.name))
+        loaded[name] = (memory.eval(), (path, config))
     return loaded
 
 
@@ -263,7 +256,7 @@ def _cmd_bench_binary(args: argparse.Namespace) -> int:
         },
         "seed": args.seed,
         "checkpoint": _checkpoint_info(args.checkpoint) if "ebmm" in names else None,
-        "learned": {name: {**_checkpoint_info(path), "config": config}
+        "learned": {name: {**_checkpoint_info(path), "config": config.name}
                     for name, (_, (path, config)) in learned.items()},
         "seconds": time.perf_counter() - started,
         "results": results,
@@ -363,8 +356,8 @@ def _cmd_bench_images(args: argparse.Namespace) -> int:
     payload = results_record(args.dataset, test, corrupt, args.patterns, args.episodes, args.seed, results, info,
                              references, train_split)
     payload["learned"] = {name: {**training_record(path), "family": type(memory).__name__,
-                                 "memory": load_json_config(path)["model"]["memory"]}
-                          for name, (memory, (path, _)) in learned.items()}
+                                 "memory": config.model.memory}
+                          for name, (memory, (path, config)) in learned.items()}
     payload["seconds"] = time.perf_counter() - started
     metric = "error bits" if test.binary else "squared error"
     print(format_table(results))

@@ -67,3 +67,10 @@ def test_memory_args_print_as_a_toml_inline_table_the_config_reads_back(tmp_path
     assert main(["best", str(out), "mann", "--memory-args"]) == 0
     text = capsys.readouterr().out.strip()
     assert load_config(None, [f"model.memory_args={text}", "model.memory=mann"]).model.memory_args == args
+
+
+def test_pick_prints_the_run_with_the_lowest_score(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    worse = fake_run(tmp_path / "a", "mann", 1e-2, {"hamming@16": 2.0, "hamming@96": 9.0, "query_hamming@16": 0.0})
+    better = fake_run(tmp_path / "b", "mann", 3e-3, {"hamming@16": 1.0, "hamming@96": 8.0})
+    assert main(["pick", str(worse), str(better)]) == 0
+    assert capsys.readouterr().out.strip() == str(better)

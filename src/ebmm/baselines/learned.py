@@ -107,12 +107,12 @@ class LearnedMemory(nn.Module):
                 f"queries must match patterns one to one, got {tuple(queries.shape)} vs {tuple(patterns.shape)}")
         state = self.write(patterns)
         logits = self.logits(queries, state)
+        out = torch.sigmoid(logits)
         if self.likelihood == "bernoulli":
             per_value = F.binary_cross_entropy_with_logits(logits, patterns, reduction="none")
         else:
-            per_value = (torch.sigmoid(logits) - patterns).pow(2)
+            per_value = (out - patterns).pow(2)
         loss = per_value.flatten(2).sum(-1).mean()
-        out = torch.sigmoid(logits)
         return loss, state, Retrieval(patterns=out, iterates=[out])
 
 

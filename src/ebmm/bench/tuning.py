@@ -4,6 +4,7 @@ choice, from the sweep runs' own logs.
     python -m ebmm.bench.tuning summarise RUN_DIR... --json results/baselines/tuning_binary.json
     python -m ebmm.bench.tuning best results/baselines/tuning_binary.json MODEL   # prints the chosen lr
     python -m ebmm.bench.tuning best results/baselines/tuning_binary.json MODEL --memory-args
+    python -m ebmm.bench.tuning pick RUN_DIR...   # prints the run with the lowest score
 
 A run's score is the mean over the evaluated N of its last evaluation's error on the *train* split
 (``train_<metric>@N`` for image tasks; binary strings have one distribution, so ``hamming@N`` on
@@ -66,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     summary = sub.add_parser("summarise", help="record every sweep run and the choice per model")
     summary.add_argument("runs", nargs="+")
     summary.add_argument("--json", required=True)
+    pick = sub.add_parser("pick", help="print the run, of those given, with the lowest score")
+    pick.add_argument("runs", nargs="+")
     best = sub.add_parser("best", help="print the chosen learning rate of MODEL from a tuning JSON")
     best.add_argument("json")
     best.add_argument("model")
@@ -77,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
         save_json(args.json, result)
         for name, choice in result["chosen"].items():
             print(f"{name}: lr {choice['lr']:g} (score {choice['score']:.3f}, {choice['run']})")
+        return 0
+    if args.command == "pick":
+        print(min(args.runs, key=lambda run: run_record(run)["score"]))
         return 0
     chosen = load_json(args.json)["chosen"]
     if args.model not in chosen:
