@@ -77,7 +77,7 @@ def test_load_memory_roundtrip(run: Path) -> None:
 def test_load_memory_from_the_checkpoint_folder_itself(run: Path) -> None:
     a, _ = load_memory(run)
     b, _ = load_memory(run / "checkpoint-00000002")
-    for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
+    for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
         assert torch.equal(x, y), name
 
 

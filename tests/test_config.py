@@ -9,7 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ebmm.config import (
-    Config, ModelConfig, TaskConfig, TrainConfig, config_from_dict, load_config, parse_override, pattern_shape,
+    Config,
+    ModelConfig,
+    TaskConfig,
+    TrainConfig,
+    config_from_dict,
+    load_config,
+    parse_override,
+    pattern_shape,
 )
 
 REPO = Path(__file__).resolve().parents[1]

@@ -59,7 +59,7 @@ def assert_runs_match(a: Path, b: Path) -> None:
         torch.testing.assert_close(model_a[key], model_b[key], atol=ATOL, rtol=0, msg=key)
     records_a, records_b = read_metrics(a), read_metrics(b)
     assert [(r["step"], r["kind"]) for r in records_a] == [(r["step"], r["kind"]) for r in records_b]
-    for ra, rb in zip(records_a, records_b):
+    for ra, rb in zip(records_a, records_b, strict=True):
         for key, value in ra.items():
             if key != "seconds":
                 assert rb[key] == pytest.approx(value, rel=1e-5, abs=1e-6), (ra["step"], key)

@@ -57,7 +57,7 @@ def test_write_and_read_match_hand_unrolled_reference() -> None:
         expected_w = _hand_write(w0, patterns[b], rates)
         torch.testing.assert_close(state.fast["memory.weight"][b], expected_w, atol=1e-6, rtol=0)
         expected = _hand_read(expected_w, queries[b], gammas, psis)
-        for got, want in zip(retrieval.iterates, expected):
+        for got, want in zip(retrieval.iterates, expected, strict=True):
             torch.testing.assert_close(got[b], want, atol=1e-6, rtol=0)
 
 
@@ -94,7 +94,7 @@ def test_gradcheck_through_write_and_read() -> None:
     params = dict(memory.named_parameters())
 
     def loss(*values: torch.Tensor) -> torch.Tensor:
-        return torch.func.functional_call(memory, dict(zip(names, values)), (patterns, queries), strict=False)
+        return torch.func.functional_call(memory, dict(zip(names, values, strict=True)), (patterns, queries), strict=False)
 
     inputs = tuple(params[name].detach().clone().requires_grad_() for name in names)
     assert torch.autograd.gradcheck(loss, inputs, eps=1e-6, atol=1e-5)
@@ -253,7 +253,7 @@ def test_checkpointing_keeps_the_loss_and_the_gradient() -> None:
         loss = memory(patterns, queries, "second_order", checkpoint=checkpoint)
         results.append((loss, torch.autograd.grad(loss, list(memory.parameters()), allow_unused=True)))
     torch.testing.assert_close(results[0][0], results[1][0], rtol=0.0, atol=1e-12)
-    for plain, checkpointed in zip(results[0][1], results[1][1]):
+    for plain, checkpointed in zip(results[0][1], results[1][1], strict=True):
         if plain is None:
             assert checkpointed is None
         else:

@@ -106,8 +106,8 @@ def test_image_task_episodes_shapes_and_determinism(grey_npz: Path) -> None:
     task = ImageTask("array", str(grey_npz), "block_noise", {"size": 4}, split_seed=0, size=8)
     patterns, queries = task.sample(3, 4, torch.Generator().manual_seed(0), "train")
     assert patterns.shape == queries.shape == (3, 4, 1, 8, 8)
-    assert patterns.dtype == torch.float32 and 0 <= patterns.min() and patterns.max() <= 1
-    assert 0 <= queries.min() and queries.max() <= 1
+    assert patterns.dtype == torch.float32 and patterns.min() >= 0 and patterns.max() <= 1
+    assert queries.min() >= 0 and queries.max() <= 1
     # block noise: each query differs from its image only inside one 4×4 block
     changed = (patterns != queries).reshape(3, 4, 8, 8)
     for mask in changed.reshape(12, 8, 8):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -254,7 +255,7 @@ def test_cosine_schedule_decays_from_lr_to_zero() -> None:
     config = load_config(None, ["train.lr=0.01", "train.steps=100", 'train.lr_schedule="cosine"'])
     rates = [learning_rate(config, step) for step in range(100)]
     assert rates[0] == pytest.approx(0.01) and rates[50] == pytest.approx(0.005) and rates[-1] < 1e-5
-    assert all(a >= b for a, b in zip(rates, rates[1:]))
+    assert all(a >= b for a, b in pairwise(rates))
     assert learning_rate(load_config(None, ["train.lr=0.01"]), 99) == 0.01
 
 

@@ -81,8 +81,7 @@ def setup(device: str | torch.device) -> Context:
         if not torch.distributed.is_available():
             raise RuntimeError("launched by torchrun, but this PyTorch build has no torch.distributed")
         backend = "nccl" if device.type == "cuda" else "gloo"
-        kwargs = {"device_id": device} if device.type == "cuda" else {}
-        torch.distributed.init_process_group(backend=backend, **kwargs)
+        torch.distributed.init_process_group(backend=backend, device_id=device if device.type == "cuda" else None)
         owns = True
     return Context(rank(), world_size(), local_rank, device, owns)
 

@@ -24,9 +24,10 @@ recomputes the step's graph during the backward pass: the same meta-gradient wit
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Literal, Sequence
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
@@ -70,7 +71,7 @@ class MemoryState:
         """Floats one written memory occupies (the batch axis excluded)."""
         return count_floats(self.fast, batch_dims=1)
 
-    def detach(self) -> "MemoryState":
+    def detach(self) -> MemoryState:
         return MemoryState({name: value.detach() for name, value in self.fast.items()})
 
     def save(self, path: str | Path) -> None:
@@ -80,7 +81,7 @@ class MemoryState:
         save_tensors(path, {name: value.detach() for name, value in self.fast.items()})
 
     @classmethod
-    def load(cls, path: str | Path) -> "MemoryState":
+    def load(cls, path: str | Path) -> MemoryState:
         from ebmm.checkpoint import load_tensors
 
         return cls(load_tensors(path))
@@ -184,7 +185,7 @@ class EnergyMemory(nn.Module):
             return out.unsqueeze(0)
         return vmap(one_memory)(fast, x)
 
-    def compile_inference(self, enabled: bool = True, **options: object) -> None:
+    def compile_inference(self, enabled: bool = True, **options: Any) -> None:
         """Use ``torch.compile`` for the energy in inference calls (``mode="none"``), or stop.
 
         Covers every inference read and the inference write when the writing loss needs no
@@ -192,7 +193,7 @@ class EnergyMemory(nn.Module):
         AOTAutograd does not support the double backward that meta-gradients need.
         ``options`` go to ``torch.compile`` (e.g. ``dynamic=False``).
         """
-        self._compiled_energy = torch.compile(self._energy, **options) if enabled else None  # type: ignore[arg-type]
+        self._compiled_energy = torch.compile(self._energy, **options) if enabled else None
 
     def _inference_energy(self, needs_double_backward: bool) -> EnergyFn:
         compiled = getattr(self, "_compiled_energy", None)

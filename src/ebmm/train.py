@@ -30,7 +30,7 @@ from torch import nn
 from tqdm import tqdm
 
 from ebmm import distributed
-from ebmm.build import build_memory
+from ebmm.build import TrainableMemory, build_memory
 from ebmm.checkpoint import load_json, load_tensors, save_json, save_tensors
 from ebmm.config import Config, config_from_dict
 from ebmm.memory import EnergyMemory
@@ -69,7 +69,7 @@ def _restore_optimizer(optimizer: torch.optim.Optimizer, tensors: dict[str, torc
     optimizer.load_state_dict(state_dict)
 
 
-def make_optimizer(memory: EnergyMemory, config: Config) -> torch.optim.Optimizer:
+def make_optimizer(memory: nn.Module, config: Config) -> torch.optim.Optimizer:
     return torch.optim.AdamW(memory.parameters(), lr=config.train.lr, weight_decay=config.train.weight_decay)
 
 
@@ -96,7 +96,7 @@ def _sample_batch(config: Config, task: BinaryTask | ImageTask, generator: torch
 class _MetaLoss(nn.Module):
     """The meta-loss and the detached final reads: a forward for DistributedDataParallel to wrap."""
 
-    def __init__(self, memory: EnergyMemory):
+    def __init__(self, memory: TrainableMemory):
         super().__init__()
         self.memory = memory
 
@@ -129,7 +129,7 @@ def _rank_slice(batch: int, context: distributed.Context) -> slice:
 
 
 def _save_checkpoint(
-    run_dir: Path, step: int, memory: EnergyMemory, optimizer: torch.optim.Optimizer,
+    run_dir: Path, step: int, memory: nn.Module, optimizer: torch.optim.Optimizer,
     generator: torch.Generator, config: Config, elapsed: float,
 ) -> Path:
     name = f"checkpoint-{step:08d}"

@@ -162,7 +162,7 @@ def test_memory_network_attention_matches_a_loop() -> None:
         for layer in (memory.query[0], memory.keys[0], memory.values[0], memory.carry[0]):
             layer.weight.add_(0.1 * torch.randn(6, 6))
     scores = torch.stack([memory.query[0](u) @ memory.keys[0](m) for m in slots]) * memory.log_beta.exp()
-    expected = memory.carry[0](u) + sum(p * memory.values[0](m) for p, m in zip(torch.softmax(scores, 0), slots))
+    expected = memory.carry[0](u) + sum(p * memory.values[0](m) for p, m in zip(torch.softmax(scores, 0), slots, strict=True))
     torch.testing.assert_close(memory.recall(query, state)[0, 0], expected)
     assert float(memory.log_beta.detach().exp()) == pytest.approx(1 / math.sqrt(6), rel=1e-5)
 

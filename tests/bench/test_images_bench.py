@@ -11,8 +11,16 @@ from ebmm.baselines.hopfield import HopfieldMemory
 from ebmm.baselines.modern_hopfield import ModernHopfieldMemory, default_betas
 from ebmm.bench.harness import benchmark_memories, format_table, git_revision
 from ebmm.bench.images import (
-    BETA_EPISODES, PAPER_IMAGES, UnwrittenMemory, benchmark_images, checkpoint_name, load_checkpoints, reference_memories,
-    results_record, retrieval_grid, training_record,
+    BETA_EPISODES,
+    PAPER_IMAGES,
+    UnwrittenMemory,
+    benchmark_images,
+    checkpoint_name,
+    load_checkpoints,
+    reference_memories,
+    results_record,
+    retrieval_grid,
+    training_record,
 )
 from ebmm.bench.metrics import hamming_errors, squared_errors
 from ebmm.bench.plots import plot_grid, plot_images
@@ -202,7 +210,7 @@ def test_retrieval_grid_rows() -> None:
     images = image_set("test")
     grid = retrieval_grid(memory, images, CORRUPT, count=4, seed=5, show=3)
     assert grid.shape == (2 + memory.read_steps, 3, *SHAPE)
-    assert 0 <= grid.min() and grid.max() <= 1
+    assert grid.min() >= 0 and grid.max() <= 1
     generator = torch.Generator().manual_seed(5)
     patterns = sample_episodes(images.images, 1, 4, generator)
     queries = CORRUPT(patterns, generator)

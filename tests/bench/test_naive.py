@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 import torch
@@ -32,7 +32,7 @@ def _episodes(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
 def _grads(loss: torch.Tensor, memory: EnergyMemory) -> list[torch.Tensor]:
     params = list(memory.parameters())
     grads = torch.autograd.grad(loss, params, allow_unused=True, retain_graph=True)
-    return [torch.zeros_like(p) if g is None else g for p, g in zip(params, grads)]
+    return [torch.zeros_like(p) if g is None else g for p, g in zip(params, grads, strict=True)]
 
 
 CASES: dict[str, tuple[Callable[[], nn.Module], tuple[str, ...], str]] = {
@@ -62,11 +62,11 @@ def test_naive_matches_library_second_order(case: str) -> None:
     torch.testing.assert_close(naive, library, rtol=0.0, atol=1e-8)
 
     names = [name for name, _ in memory.named_parameters()]
-    for name, g_naive, g_library in zip(names, _grads(naive, memory), _grads(library, memory)):
-        torch.testing.assert_close(g_naive, g_library, rtol=1e-6, atol=1e-6, msg=lambda m: f"{name}: {m}")
+    for name, g_naive, g_library in zip(names, _grads(naive, memory), _grads(library, memory), strict=True):
+        torch.testing.assert_close(g_naive, g_library, rtol=1e-6, atol=1e-6, msg=lambda m, name=name: f"{name}: {m}")
         assert torch.isfinite(g_naive).all()
     # The meta-gradient reaches the write rates and the initial fast weights.
-    grads = dict(zip(names, _grads(naive, memory)))
+    grads = dict(zip(names, _grads(naive, memory), strict=True))
     assert float(grads["write_rate_raw"].abs().sum()) > 0
     assert float(grads["energy.memory.weight"].abs().sum()) > 0
 
@@ -111,8 +111,8 @@ def test_every_gradient_mode_matches_the_naive_reference(
     naive = naive_episode_loss(memory, patterns, queries, differentiated_steps=differentiated)
     torch.testing.assert_close(naive, library, rtol=0.0, atol=1e-8)
     names = [name for name, _ in memory.named_parameters()]
-    for name, g_naive, g_library in zip(names, _grads(naive, memory), _grads(library, memory)):
-        torch.testing.assert_close(g_naive, g_library, rtol=1e-6, atol=1e-6, msg=lambda m: f"{name}: {m}")
+    for name, g_naive, g_library in zip(names, _grads(naive, memory), _grads(library, memory), strict=True):
+        torch.testing.assert_close(g_naive, g_library, rtol=1e-6, atol=1e-6, msg=lambda m, name=name: f"{name}: {m}")
 
 
 def test_truncation_changes_the_meta_gradient() -> None:

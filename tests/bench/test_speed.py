@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 import torch
 
 from ebmm.bench.speed import _time_phase_isolated, phase_names, run_speed_benchmark, synthetic_batch

@@ -10,17 +10,27 @@ import torch
 
 from ebmm.bench.metrics import hamming_errors
 from ebmm.bench.writing import (
-    METHODS, adam_on_writing_loss, averaged_write_weights, benchmark_writing, fresh_writable_weights, headline,
-    parse_float_list, speedup_record, writing_loss_gradients, writing_loss_terms, writing_losses, writing_markdown,
+    METHODS,
+    adam_on_writing_loss,
+    averaged_write_weights,
+    benchmark_writing,
+    fresh_writable_weights,
+    headline,
+    parse_float_list,
+    speedup_record,
+    writing_loss_gradients,
+    writing_loss_terms,
+    writing_losses,
+    writing_markdown,
 )
 from ebmm.build import build_memory
 from ebmm.cli import main
-
-from conftest import QuadraticEnergy  # tests/ is on sys.path (pytest's rootdir conftest)
 from ebmm.config import ModelConfig
 from ebmm.corruption import build_corruption
 from ebmm.data.binary import random_binary_patterns
 from ebmm.memory import EnergyMemory
+
+from conftest import QuadraticEnergy  # tests/ is on sys.path (pytest's rootdir conftest)
 
 REPO = Path(__file__).resolve().parents[2]
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -85,7 +95,7 @@ def test_gradients_are_those_of_the_per_tensor_losses(terms: tuple[str, ...]) ->
     other = x.clone()
     other[2] = 1.0 - other[2]
     again, _ = writing_loss_gradients(memory, fast, other, theta_bar, weights, terms)
-    for g, h in zip(gradients, again):
+    for g, h in zip(gradients, again, strict=True):
         assert torch.allclose(g[0], h[0]) and not torch.allclose(g[2], h[2])
 
 

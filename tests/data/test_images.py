@@ -15,8 +15,7 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from ebmm.data import DATASETS, ImageSet, load_images, read_idx_images, resolve_data_dir, sample_episodes
-from ebmm.data import skimage_crops
+from ebmm.data import DATASETS, ImageSet, load_images, read_idx_images, resolve_data_dir, sample_episodes, skimage_crops
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 

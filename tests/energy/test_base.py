@@ -83,7 +83,7 @@ def test_he_init_is_seeded_by_the_global_rng() -> None:
     a = AutoencoderEnergy(8, 4)
     torch.manual_seed(3)
     b = AutoencoderEnergy(8, 4)
-    assert all(torch.equal(x, y) for x, y in zip(a.parameters(), b.parameters()))
+    assert all(torch.equal(x, y) for x, y in zip(a.parameters(), b.parameters(), strict=True))
 
 
 def test_count_floats() -> None:

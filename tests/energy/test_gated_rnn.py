@@ -110,5 +110,5 @@ def test_gradients_match_the_direct_recurrence() -> None:
         (grad_x,) = torch.autograd.grad(fn(x).sum(), x, create_graph=True)
         second = torch.autograd.grad(grad_x.pow(2).sum(), [x, *params], allow_unused=True)  # out.bias: unused
         results.append([grad_x] + [torch.zeros(()) if g is None else g for g in second])
-    for ours, theirs in zip(*results):
+    for ours, theirs in zip(*results, strict=True):
         torch.testing.assert_close(ours, theirs, rtol=1e-10, atol=1e-12)

@@ -12,18 +12,18 @@ name (``build_learned``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
-from typing import Callable
 
 from ebmm.baselines.hopfield import HopfieldMemory, HopfieldState
 from ebmm.baselines.kanerva import KanervaMachine
 from ebmm.baselines.learned import LearnedMemory, LearnedState
 from ebmm.baselines.lstm import LSTMMemory
 from ebmm.baselines.mann import MANN
-from ebmm.baselines.plasticity import DifferentiablePlasticity
-from ebmm.baselines.slots import CodeHopfield, MemoryNetwork
 from ebmm.baselines.modern_hopfield import ModernHopfieldMemory, ModernHopfieldState, choose_beta
 from ebmm.baselines.oracle import NearestNeighbourOracle, OracleState
+from ebmm.baselines.plasticity import DifferentiablePlasticity
+from ebmm.baselines.slots import CodeHopfield, MemoryNetwork
 from ebmm.protocol import AssociativeMemory
 
 BASELINES: dict[str, Callable[..., AssociativeMemory]] = {

@@ -11,8 +11,9 @@ MLP, or a single linear map each way when ``hidden = 0``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from math import prod
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 from torch import nn

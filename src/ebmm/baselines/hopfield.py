@@ -155,10 +155,7 @@ class HopfieldMemory:
         weights = state.weights.to(queries.dtype)
         bias = state.bias.to(queries.dtype)
         s = to_spins(queries.flatten(2))
-        if self.dynamics == "async":
-            s = self._run_async(s, weights, bias)
-        else:
-            s = self._run_sync(s, weights, bias)
+        s = self._run_async(s, weights, bias) if self.dynamics == "async" else self._run_sync(s, weights, bias)
         return Retrieval(patterns=((s + 1.0) / 2.0).reshape(queries.shape))
 
     def memory_floats(self, state: HopfieldState) -> int:

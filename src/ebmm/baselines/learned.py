@@ -18,8 +18,9 @@ patterns and episodes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -43,7 +44,7 @@ class LearnedState:
     def batch_size(self) -> int:
         return next(iter(self.tensors.values())).shape[0]
 
-    def episode(self, index: int) -> "LearnedState":
+    def episode(self, index: int) -> LearnedState:
         """The state of episode ``index`` alone, batch axis kept."""
         return LearnedState({k: v[index:index + 1] for k, v in self.tensors.items()}, self.floats)
 

@@ -7,7 +7,8 @@ the new hidden state back to a code for the decoder.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn

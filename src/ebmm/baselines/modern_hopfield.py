@@ -19,9 +19,9 @@ hard nearest-pattern lookup.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from math import prod
-from typing import Callable, Sequence
 
 import torch
 

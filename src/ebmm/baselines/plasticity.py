@@ -19,7 +19,8 @@ the trace: it is symmetric, so a ``k``-unit network stores ``k (k + 1) / 2`` flo
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn

@@ -18,7 +18,8 @@ it; the encoder learns to put what matters first). Memory = N · w floats.
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -58,23 +59,26 @@ class MemoryNetwork(_SlotMemory):
                  **options: Any):
         super().__init__(pattern_shape, code, budget, **options)
         check_positive(hops=hops)
-        self.query = nn.ModuleList(nn.Linear(code, code) for _ in range(hops))
-        self.keys = nn.ModuleList(nn.Linear(code, code, bias=False) for _ in range(hops))
-        self.values = nn.ModuleList(nn.Linear(code, code, bias=False) for _ in range(hops))
-        self.carry = nn.ModuleList(nn.Linear(code, code, bias=False) for _ in range(hops))
-        for layer in (*self.query, *self.keys, *self.values):
+        query = [nn.Linear(code, code) for _ in range(hops)]
+        keys = [nn.Linear(code, code, bias=False) for _ in range(hops)]
+        values = [nn.Linear(code, code, bias=False) for _ in range(hops)]
+        carry = [nn.Linear(code, code, bias=False) for _ in range(hops)]
+        for layer in (*query, *keys, *values):
             nn.init.eye_(layer.weight)
-        for layer in self.carry:
+        for layer in carry:
             nn.init.zeros_(layer.weight)
-        for layer in self.query:
+        for layer in query:
             nn.init.zeros_(layer.bias)
+        self.query, self.keys = nn.ModuleList(query), nn.ModuleList(keys)
+        self.values, self.carry = nn.ModuleList(values), nn.ModuleList(carry)
         self.log_beta = nn.Parameter(torch.tensor(-0.5 * math.log(code)))
 
     def recall(self, codes: torch.Tensor, state: LearnedState) -> torch.Tensor:
         slots = state.tensors["slots"]
         width = slots.shape[-1]
         u = codes
-        for query, keys, values, carry in zip(self.query, self.keys, self.values, self.carry):
+        for query, keys, values, carry in zip(self.query, self.keys, self.values, self.carry, strict=True):
+            assert isinstance(keys, nn.Linear) and isinstance(values, nn.Linear)
             k = F.linear(slots, keys.weight[:, :width])  # = keys(slot zero-padded to the code width)
             v = F.linear(slots, values.weight[:, :width])
             attention = torch.softmax(self.log_beta.exp() * query(u) @ k.transpose(1, 2), dim=-1)

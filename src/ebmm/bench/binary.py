@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import torch
 
+from ebmm.bench.harness import benchmark_memories
 from ebmm.bench.metrics import hamming_errors
 from ebmm.corruption import build_corruption
-from ebmm.bench.harness import benchmark_memories
 from ebmm.data.binary import random_binary_patterns
 from ebmm.protocol import AssociativeMemory
 

@@ -27,7 +27,7 @@ def _energy(memory: EnergyMemory, weights: dict[str, torch.Tensor], x: torch.Ten
 def _grad(output: torch.Tensor, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
     """``∇ output`` w.r.t. each input, keeping the graph (zeros where an input is unused)."""
     grads = torch.autograd.grad(output, inputs, create_graph=True, allow_unused=True)
-    return [torch.zeros_like(x) if g is None else g for x, g in zip(inputs, grads)]
+    return [torch.zeros_like(x) if g is None else g for x, g in zip(inputs, grads, strict=True)]
 
 
 def naive_write(
@@ -53,7 +53,7 @@ def naive_write(
         params = [theta[name] for name in names]
         term_grads: dict[str, list[torch.Tensor]] = {}
         if "energy" in memory.write_terms:
-            energy_term = sum(_energy(memory, theta, patterns[i]) for i in range(count)) / divisor
+            energy_term = sum((_energy(memory, theta, patterns[i]) for i in range(count)), patterns.new_zeros(())) / divisor
             term_grads["energy"] = _grad(energy_term, params)
         if "gradnorm" in memory.write_terms:
             norm_term = patterns.new_zeros(())
@@ -63,7 +63,7 @@ def naive_write(
                 norm_term = norm_term + grad_x.pow(2).sum()
             term_grads["gradnorm"] = _grad(norm_term / divisor, params)
         if "prior" in memory.write_terms:
-            prior_term = sum((theta[name] - theta_bar[name]).pow(2).sum() for name in names)
+            prior_term = sum(((theta[name] - theta_bar[name]).pow(2).sum() for name in names), patterns.new_zeros(()))
             term_grads["prior"] = _grad(prior_term, params)
         if step < first_differentiated:
             for term in ("energy", "gradnorm"):

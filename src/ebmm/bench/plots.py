@@ -29,6 +29,12 @@ LABELS = {
 }
 
 
+def _tab20() -> list[tuple[float, float, float, float]]:
+    """The 20 colours of matplotlib's ``tab20`` (a listed colormap: entry i is its i-th colour)."""
+    cmap = plt.get_cmap("tab20")
+    return [cmap(i) for i in range(cmap.N)]
+
+
 def _save(fig: plt.Figure, out: str | Path, rect: tuple[float, float, float, float] | None = None) -> Path:
     fig.tight_layout(rect=rect)
     out = Path(out)
@@ -44,13 +50,13 @@ def plot_binary(result: dict[str, Any], out: str | Path, paper: dict[str, dict[i
     fig, ax = plt.subplots(figsize=(10, 5.5) if many else (6.5, 4.2))
     if many:
         ax.set_yscale("symlog", linthresh=1.0)
-        ax.set_prop_cycle(color=plt.cm.tab20.colors[::2] + plt.cm.tab20.colors[1::2])
+        ax.set_prop_cycle(color=_tab20()[::2] + _tab20()[1::2])
     for name, row in result["results"].items():
         counts = [int(n) for n in row]
         means = [row[str(n)]["mean"] for n in counts]
         low = [max(0.0, row[str(n)]["mean"] - row[str(n)]["p5"]) for n in counts]
         high = [max(0.0, row[str(n)]["p95"] - row[str(n)]["mean"]) for n in counts]
-        style = dict(linestyle="--", color="grey") if name == "query" else {}
+        style: dict[str, Any] = dict(linestyle="--", color="grey") if name == "query" else {}
         ax.errorbar(counts, means, yerr=[low, high], marker="o", capsize=3, label=LABELS.get(name, name), **style)
     if paper and "ebmm" in paper:
         counts = sorted(paper["ebmm"])
@@ -100,10 +106,10 @@ def plot_runs(
     ``target = (N, bits)`` draws the target error as a horizontal line in N's panel.
     """
     fig, axes = plt.subplots(1, len(patterns), figsize=(4.5 * len(patterns) + 2.5, 4), squeeze=False)
-    for ax, count in zip(axes[0], patterns):
+    for ax, count in zip(axes[0], patterns, strict=True):
         key = f"hamming@{count}"
         if len(runs) > 10:  # the default cycle repeats its colours after ten
-            ax.set_prop_cycle(color=plt.get_cmap("tab20").colors)
+            ax.set_prop_cycle(color=_tab20())
         for label, records in runs.items():
             evals = [r for r in records if r["kind"] == "eval" and key in r]
             if evals:
@@ -119,7 +125,7 @@ def plot_runs(
         ax.grid(alpha=0.3)
     legend: dict[str, Any] = {}  # every panel's entries once (a target line is in one panel only)
     for ax in axes[0]:
-        for handle, label in zip(*ax.get_legend_handles_labels()):
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             legend.setdefault(label, handle)
     fig.legend(list(legend.values()), list(legend), loc="center right", fontsize=8)
     return _save(fig, out, rect=(0, 0, 1 - 2.3 / fig.get_figwidth(), 1))
@@ -158,7 +164,7 @@ def plot_images(result: dict[str, Any], out: str | Path) -> Path:
                 label=f"{LABELS.get(family, family)} (test split)")
     styles = ["--", "-.", ":", (0, (5, 1)), (0, (1, 1))]
     references = [name for name in result["results"] if name not in checkpoints and name not in learned]
-    for style, name in zip(styles, references):
+    for style, name in zip(styles, references, strict=False):
         row = result["results"][name][count]
         floats = row["memory_floats"]
         base = LABELS.get(name, name.replace(" (no write)", ", nothing written (θ̄)"))

@@ -46,8 +46,8 @@ def images_markdown(result: dict[str, Any]) -> str:
         cell = rows[name][count]
         floats = int(cell["memory_floats"])
         nearest = min(paper, key=lambda f: abs(f - floats)) if paper and floats else None
-        near = nearest and abs(nearest - floats) <= 0.15 * floats and name not in learned
-        ref = f"{paper[nearest]:g} @ {nearest:,}" if near else "–"
+        near = nearest is not None and abs(nearest - floats) <= 0.15 * floats and name not in learned
+        ref = f"{paper[nearest]:g} @ {nearest:,}" if near and nearest is not None else "–"
         label = LABELS.get(name, f"EBMM `{name}`" if name in checkpoints else name)
         if name in learned:
             label = LABELS.get(learned[name]["memory"], learned[name]["memory"])
@@ -80,7 +80,7 @@ def rate_markdown(result: dict[str, Any]) -> str:
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     query = rows.get("query", {}).get(count)
     if query:
-        lines.append(f"| corrupted query (no memory) | " + " | ".join(f"{query['mean']:.2f}" for _ in sizes) + " |")
+        lines.append("| corrupted query (no memory) | " + " | ".join(f"{query['mean']:.2f}" for _ in sizes) + " |")
     return "\n".join(lines)
 
 

@@ -32,8 +32,9 @@ import resource
 import statistics
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import torch
 
@@ -209,7 +210,10 @@ def time_phase(config: Config, phase: str, steps: int, device: str, threads: int
         torch.set_num_threads(threads)
     target = torch.device(device)
     torch.manual_seed(config.train.seed)
-    memory = build_memory(config.model).to(target)
+    memory = build_memory(config.model)
+    if not isinstance(memory, EnergyMemory):  # the phases are EBMM's: gradient modes, compile, the naive loss
+        raise ValueError(f"the speed benchmark times EBMM; model.memory = {config.model.memory!r} is a baseline")
+    memory = memory.to(target)
     optimizer = make_optimizer(memory, config)
     patterns, queries = synthetic_batch(config, target)
     options = config.gradient_options()
@@ -219,11 +223,9 @@ def time_phase(config: Config, phase: str, steps: int, device: str, threads: int
         if phase.endswith("_compiled"):
             memory.compile_inference(dynamic=False)
         state = memory.write(one_pattern)
-        fn: Callable[[], Any]
-        if phase.startswith("write"):
-            fn = lambda: memory.write(one_pattern)  # noqa: E731
-        else:
-            fn = lambda: memory.read(one_query, state)  # noqa: E731
+        fn: Callable[[], Any] = (
+            (lambda: memory.write(one_pattern)) if phase.startswith("write") else (lambda: memory.read(one_query, state))
+        )
     elif phase == "meta_step":
         fn = training_step(memory, optimizer, config, patterns, queries, options["mode"], options["truncate"])
     elif phase == "meta_step_first_order":
@@ -237,7 +239,8 @@ def time_phase(config: Config, phase: str, steps: int, device: str, threads: int
     elif phase == "meta_step_channels_last":
         if patterns.shape[0] != 1:
             raise ValueError("channels-last timing needs train.meta_batch = 1 (one memory, no vmap)")
-        memory.to(memory_format=torch.channels_last)
+        # Module.to accepts memory_format (for 4-D parameters), which torch's annotations of it leave out
+        memory.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         fn = training_step(memory, optimizer, config, _to_channels_last(patterns), _to_channels_last(queries),
                            options["mode"], options["truncate"])
     elif phase == "naive_step":

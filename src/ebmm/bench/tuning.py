@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ebmm.bench.harness import command_line, git_revision
 from ebmm.checkpoint import load_json, save_json

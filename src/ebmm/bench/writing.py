@@ -63,8 +63,9 @@ from __future__ import annotations
 import statistics
 import sys
 import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import torch
 
@@ -322,7 +323,7 @@ def adam_on_writing_loss(
 
     def step() -> float:
         gradients, losses = writing_loss_gradients(memory, fast, patterns, anchor, weights, terms)
-        for value, gradient in zip(fast.values(), gradients):
+        for value, gradient in zip(fast.values(), gradients, strict=True):
             value.grad = gradient
         optimizer.step()
         return float(losses.sum(0).mean())
@@ -357,7 +358,7 @@ def reconstruction_from_scratch(
         out = memory.read(noisy, MemoryState(fast), mode="second_order")
         loss = (out.patterns - patterns).pow(2).sum()
         gradients = torch.autograd.grad(loss, list(fast.values()))
-        for value, gradient in zip(fast.values(), gradients):
+        for value, gradient in zip(fast.values(), gradients, strict=True):
             value.grad = gradient
         optimizer.step()
         return float(loss.detach()) / patterns.shape[0]
@@ -452,7 +453,9 @@ def benchmark_writing(
         say(f"EBMM write: {1000 * ebmm['write_seconds']:.1f} ms for {patterns.shape[0]} episodes, error "
             f"{ebmm['error']:.2f}; nothing written (θ̄): {result['theta_bar']['error']:.2f}; "
             f"query: {result['query']['error']:.2f}; target {result['target_error']:.2f}")
-        budget = dict(max_steps=max_steps, max_seconds=max_seconds, check_every=check_every, dense_steps=dense_steps)
+        budget: dict[str, Any] = dict(
+            max_steps=max_steps, max_seconds=max_seconds, check_every=check_every, dense_steps=dense_steps
+        )
         runs: dict[str, dict[str, Any]] = {}
         for method in methods:
             runs[method] = {}
@@ -497,6 +500,8 @@ def fresh_writable_weights(model_config: Any, seed: int, device: str | torch.dev
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         fresh = build_memory(model_config)
+    if not isinstance(fresh, EnergyMemory):
+        raise ValueError(f"fast-writing weights need an EBMM model, got model.memory = {model_config.memory!r}")
     return {name: value.detach().to(device) for name, value in fresh.initial_fast_weights().items()}
 
 
@@ -566,6 +571,8 @@ def run_write_benchmark(
     started = time.perf_counter()
     target_device = torch.device(device)
     memory, config = load_memory(checkpoint, device=target_device)
+    if not isinstance(memory, EnergyMemory):
+        raise ValueError(f"the writing benchmark needs an EBMM checkpoint; {checkpoint} holds {config.model.memory!r}")
     memory.eval()
     task = build_task(config)
     generator = torch.Generator().manual_seed(seed)
@@ -684,7 +691,7 @@ def plot_writing(result: dict[str, Any], out: str | Path) -> Path:
     ebmm = result["ebmm"]
     for ax in axes.flat[len(methods):]:
         ax.set_visible(False)
-    for ax, method in zip(axes.flat, methods):
+    for ax, method in zip(axes.flat, methods, strict=False):
         for lr, run in result["runs"][method].items():
             points = [p for p in run["curve"] if p["seconds"] > 0]
             if not points:

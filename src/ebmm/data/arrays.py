@@ -55,11 +55,11 @@ def read_folder(folder: Path, size: int) -> torch.Tensor:
     from PIL import Image
 
     files = [folder] if folder.is_file() else list_image_files(folder)
-    pictures = []
+    pictures: list[Image.Image] = []
     for p in files:
-        with Image.open(p) as im:
-            im.load()
-            pictures.append(im.copy())
+        with Image.open(p) as opened:
+            opened.load()
+            pictures.append(opened.copy())
     grey_modes = {"1", "L", "LA", "I", "I;16", "F"}
     colour = any(im.mode not in grey_modes for im in pictures)
     out = torch.empty(len(pictures), 3 if colour else 1, size, size)

@@ -94,6 +94,7 @@ def decode(sources: tuple[Path, ...], size: int, binarize: bool) -> Part:
             elif a.shape != shape:
                 raise ValueError(f"Omniglot image {'/'.join(key)} is {a.shape}, the others are {shape}")
             raw.append(a)
+    assert shape is not None  # entries is not empty
     ink = torch.from_numpy(np.stack(raw)[:, None])  # uint8, 255 = white background
     images = torch.empty(len(keys), 1, size, size)
     for start in range(0, len(keys), 1024):  # convert in chunks: 105x105 floats of all images would be ~200 MB

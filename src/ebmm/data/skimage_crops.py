@@ -62,7 +62,9 @@ def decode(size: int, binarize: bool, seed: int, crops_per_photo: int | None = N
     crops_per_photo = CROPS_PER_PHOTO if crops_per_photo is None else crops_per_photo
     data = _import_skimage_data()
     g = torch.Generator().manual_seed(seed)
-    used, crops, groups = [], [], []
+    used: list[str] = []
+    crops: list[np.ndarray] = []
+    groups: list[int] = []
     for name in PHOTOS:
         img = _photo(data, name)
         if img is None or min(img.shape[:2]) < size:
@@ -71,7 +73,7 @@ def decode(size: int, binarize: bool, seed: int, crops_per_photo: int | None = N
         top_side = max(size, min(h, w) // 2)
         sides = torch.randint(size, top_side + 1, (crops_per_photo,), generator=g).tolist()
         u = torch.rand(crops_per_photo, 2, generator=g).tolist()
-        for side, (a, b) in zip(sides, u):
+        for side, (a, b) in zip(sides, u, strict=True):
             y, x = int(a * (h - side + 1)), int(b * (w - side + 1))
             crop = Image.fromarray(img[y : y + side, x : x + side])
             if side != size:

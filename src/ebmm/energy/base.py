@@ -9,7 +9,7 @@ convention); any predicate over parameter names can be given instead.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn

@@ -23,7 +23,8 @@ Two heads turn the features into an energy:
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -166,14 +167,14 @@ class GatedHops(nn.Module):
         self.hidden, self.hops, self.axis = hidden, hops, axis
 
     @classmethod
-    def conv(cls, feature_channels: int, hidden: int, hops: int) -> "GatedHops":
+    def conv(cls, feature_channels: int, hidden: int, hops: int) -> GatedHops:
         """Convolutional hops on a ``hidden``-channel map: 3×3 candidate, 1×1 gate, map LayerNorm."""
         width = feature_channels + hidden
         return cls(nn.Conv2d(width, hidden, 3, padding=1), nn.Conv2d(width, hidden, 1), layer_norm(hidden),
                    hidden, hops, axis=-3)
 
     @classmethod
-    def linear(cls, width: int, hops: int) -> "GatedHops":
+    def linear(cls, width: int, hops: int) -> GatedHops:
         """Fully connected hops on a ``width`` state driven by ``width`` features, with LayerNorm."""
         return cls(nn.Linear(2 * width, width), nn.Linear(2 * width, width), nn.LayerNorm(width), width, hops, axis=-1)
 
@@ -207,7 +208,7 @@ class ConvDecoder(nn.Module):
         return torch.sigmoid(self.net(features))
 
 
-def _flatten_images(x: torch.Tensor, shape: tuple[int, int, int]) -> tuple[torch.Tensor, tuple[int, ...]]:
+def _flatten_images(x: torch.Tensor, shape: tuple[int, ...]) -> tuple[torch.Tensor, tuple[int, ...]]:
     if tuple(x.shape[-3:]) != shape:
         raise ValueError(f"expected images of shape (..., {', '.join(map(str, shape))}), got {tuple(x.shape)}")
     lead = tuple(x.shape[:-3])
@@ -367,10 +368,12 @@ class FCEnergy(nn.Module):
         return self.out(torch.tanh(self.readout(state))).squeeze(-1).reshape(lead)
 
 
-def imagenet64_energy(shape: Sequence[int] = (3, 64, 64), memory_width: int = 8, **kwargs) -> ConvEnergy:
+def imagenet64_energy(shape: Sequence[int] = (3, 64, 64), memory_width: int = 8, **kwargs: Any) -> ConvEnergy:
     """The paper's larger conv energy for ImageNet 64×64: 64 base channels, bottlenecks 256 wide
     with 128 mid channels, both downsampling, hidden 256 on a 4×4 state; memory = 2·3·3·128·d
     (d = 8: 18,432 floats)."""
-    settings = dict(channels=(64, 64), bottleneck_mid=128, bottleneck_out=256, downsample=(True, True), hidden=256)
+    settings: dict[str, Any] = dict(
+        channels=(64, 64), bottleneck_mid=128, bottleneck_out=256, downsample=(True, True), hidden=256
+    )
     settings.update(kwargs)
     return ConvEnergy(shape=shape, memory_width=memory_width, **settings)
