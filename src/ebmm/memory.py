@@ -105,6 +105,9 @@ class EnergyMemory(nn.Module):
         write_reduction: ``"mean"`` (the paper's 1/N Σ_i) or ``"sum"`` over the written patterns in
             the first two writing terms. With ``"sum"`` a pattern's imprint does not shrink as N
             grows, which matters when one model must serve several memory loads.
+        write_chunk: ``None`` (the paper's batch write: all N patterns in every step) or ``c``: an
+            online write that takes the patterns in order, ``c`` at a time, with the T steps for
+            each chunk (the same rates for every chunk). ``c = 1`` writes one pattern at a time.
     """
 
     def __init__(
@@ -122,8 +125,12 @@ class EnergyMemory(nn.Module):
         momentum_decay_init: float = 0.9,
         value_range: tuple[float, float] = (0.0, 1.0),
         write_reduction: str = "mean",
+        write_chunk: int | None = None,
     ):
         super().__init__()
+        if write_chunk is not None and (isinstance(write_chunk, bool) or not isinstance(write_chunk, int) or write_chunk < 1):
+            raise ValueError(f"write_chunk must be None (batch write) or a positive int, got {write_chunk!r}")
+        self.write_chunk = write_chunk
         if write_steps < 1 or read_steps < 1:
             raise ValueError(f"write_steps and read_steps must be >= 1, got {write_steps}, {read_steps}")
         unknown = set(write_terms) - set(WRITE_TERMS)
@@ -228,7 +235,12 @@ class EnergyMemory(nn.Module):
         """
         differentiated = self.differentiated_write_steps(mode, truncate)
         check_patterns(patterns, "patterns", self.pattern_shape, self.value_range)
-        batch = patterns.shape[0]
+        batch, count = patterns.shape[0], patterns.shape[1]
+        chunk = count if self.write_chunk is None else min(self.write_chunk, count)
+        chunks = [patterns[:, start:start + chunk] for start in range(0, count, chunk)]
+        total_steps = self.write_steps * len(chunks)
+        # steps that keep their inner graph: all (second order), none (first order) or the last k
+        graph_steps = total_steps if differentiated == self.write_steps else differentiated
         track = mode != "none"
         theta_bar = self.initial_fast_weights()
         if not track:
@@ -238,13 +250,16 @@ class EnergyMemory(nn.Module):
         use = {term: term in self.write_terms for term in WRITE_TERMS}
         energy = self._energy if track else self._inference_energy(use["gradnorm"])
         with torch.enable_grad():
-            for step in range(self.write_steps):
-                create_graph = step >= self.write_steps - differentiated
-                args = (energy, step, patterns, fast, theta_bar, rates, use, create_graph, track)
-                if checkpoint and track:
-                    fast = checkpoint_step(self._write_step, *args, use_reentrant=False)
-                else:
-                    fast = self._write_step(*args)
+            done = 0
+            for part in chunks:
+                for step in range(self.write_steps):
+                    create_graph = done >= total_steps - graph_steps
+                    args = (energy, step, part, fast, theta_bar, rates, use, create_graph, track, done == 0)
+                    if checkpoint and track:
+                        fast = checkpoint_step(self._write_step, *args, use_reentrant=False)
+                    else:
+                        fast = self._write_step(*args)
+                    done += 1
         return MemoryState(fast)
 
     def _write_step(
@@ -258,8 +273,9 @@ class EnergyMemory(nn.Module):
         use: dict[str, bool],
         create_graph: bool,
         track: bool,
+        at_start: bool,
     ) -> dict[str, torch.Tensor]:
-        """θ^(t+1) from θ^(t): one gradient step on the three-term writing loss."""
+        """θ^(t+1) from θ^(t): one gradient step on the three-term writing loss (``at_start``: θ^(t) = θ̄)."""
         if not track:
             fast = {name: value.detach().requires_grad_() for name, value in fast.items()}
         grads, _ = self.write_gradients(fast, patterns, self.write_terms, create_graph, energy_fn)
@@ -270,7 +286,7 @@ class EnergyMemory(nn.Module):
             for term_index, term in enumerate(("energy", "gradnorm")):
                 if use[term]:
                     delta = delta + rate[term_index] * grads[term][index]
-            if use["prior"] and step > 0:
+            if use["prior"] and not at_start:  # at θ̄ the prior's gradient is zero
                 delta = delta + rate[2] * 2.0 * (value - theta_bar[name])
             updated[name] = value - delta
         return updated if track else {name: value.detach() for name, value in updated.items()}

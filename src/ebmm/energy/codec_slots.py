@@ -1,0 +1,152 @@
+"""Image memory as slots of codes under a static decoder, read by repairing one bad region.
+
+The writable weights are ``slots`` codes ``m_k`` (``memory = Linear(code, slots)``: ``slots·code``
+floats). A static decoder ``r_k = μ + m_k V`` maps each code to an image (``V`` ``(code, C·H·W)``,
+typically started from a PCA basis of the training split, then meta-learned), and ``z(x) = V(x − μ)``
+is the image's own code. With ``e_k = x − r_k`` and ``B_w(·)`` the sum over the ``window × window``
+square at position ``w``,
+
+    C_k(x) = (1/κ) log Σ_w exp(κ B_w(e_k²))              the worst square's error (soft maximum)
+    S_k(x) = α·½‖z(x) − m_k‖² + u_k·(‖e_k‖² − C_k(x)) + (1 − u_k)·(b + ε·f_k)
+    a      = softmax(−β S)
+    E(x)   = −(1/β) log Σ_k exp(−β S_k(x))  +  λ Σ_k a_k u_k C_k(x)
+
+``u_k`` is 1 for a written slot (its code has left θ̄ = 0) and 0 for a free one, and ``f_k`` counts
+the free slots before slot k. Both are step functions of the codes, with no gradient.
+
+Reading. A written slot scores an image by its squared error *outside* the square where the two
+disagree most, so a corrupted block cannot out-vote the rest of the image when choosing the
+slot. The correction term ``λ·C_k`` pulls the pixels of that worst square towards the slot's
+reconstruction; everywhere else the read's pull is only that of the match term, ``1/λ`` as strong.
+A read step of γ ≈ 1/(2λ) therefore pastes the remembered square into the query and keeps what
+the query already shows.
+
+Writing. A free slot scores every image ``b`` (by default far below any written slot's score):
+written one pattern at a time (``EnergyMemory(write_chunk=1)``), a new image goes to the first free
+slot, so two images never share a slot by chance; once every slot is written, new images merge
+into the best-matching slot. The price: while slots are free, a *query* is drawn to the first free
+slot too, which has nothing to repair it with, so a memory holding fewer images than slots
+recalls nothing. Size the memory to the number of images (slots = N). For a free slot the energy's gradient is ``α(m_k − z(x))``: one write step at rate 1/α
+stores the image's code exactly. In a batch write (all images at once) every image would pick the
+same first free slot: use ``write_chunk=1``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class CodecSlotEnergy(nn.Module):
+    """Slots of codes decoded by a static linear decoder; see the module docstring.
+
+    Arguments:
+        shape: ``(C, H, W)`` of one image.
+        slots, code: number of writable codes and floats per code (memory = ``slots·code``).
+        window: side of the square the read repairs (the corruption's size, if known).
+        basis, mean: an initial decoder ``(code', C·H·W)`` (e.g. PCA rows; the first ``code`` rows
+            are used, zero-padded if fewer) and mean image; default a small random decoder and grey.
+        beta, fit_weight, kappa, correct_scale: initial β, α, κ, λ (all learned, kept positive).
+        novelty, priority: initial b and ε of the free-slot score (learned).
+        empty_radius: σ, the radius around θ̄ = 0 within which a slot counts as free.
+    """
+
+    def __init__(
+        self,
+        shape: Sequence[int],
+        slots: int = 64,
+        code: int = 36,
+        window: int = 16,
+        basis: torch.Tensor | None = None,
+        mean: torch.Tensor | None = None,
+        beta: float = 1.0,
+        fit_weight: float = 0.1,
+        kappa: float = 1.0,
+        correct_scale: float = 10.0,
+        novelty: float = -100.0,
+        priority: float = 10.0,
+        empty_radius: float = 0.5,
+    ):
+        super().__init__()
+        if len(shape) != 3:
+            raise ValueError(f"shape must be (C, H, W), got {tuple(shape)}")
+        if slots < 1 or code < 1:
+            raise ValueError(f"slots and code must be positive, got slots={slots}, code={code}")
+        if isinstance(window, bool) or not isinstance(window, int) or not 1 <= window <= min(shape[1:]):
+            raise ValueError(f"window must be an int in [1, {min(shape[1:])}] (the image side), got {window!r}")
+        for name, value in (("beta", beta), ("fit_weight", fit_weight), ("kappa", kappa),
+                            ("correct_scale", correct_scale), ("priority", priority), ("empty_radius", empty_radius)):
+            if not value > 0:
+                raise ValueError(f"{name} must be positive, got {value}")
+        self.shape = tuple(int(s) for s in shape)
+        self.window = window
+        self.empty_radius = float(empty_radius)
+        dim = math.prod(self.shape)
+        decoder = torch.randn(code, dim) / math.sqrt(dim)
+        if basis is not None:
+            basis = torch.as_tensor(basis, dtype=torch.float32).reshape(basis.shape[0], -1)
+            if basis.shape[1] != dim:
+                raise ValueError(f"basis rows must have {dim} values (the image size), got {basis.shape[1]}")
+            decoder = torch.zeros(code, dim)
+            rows = min(code, basis.shape[0])
+            decoder[:rows] = basis[:rows]
+        self.decoder = nn.Parameter(decoder)
+        start = torch.full((dim,), 0.5) if mean is None else torch.as_tensor(mean, dtype=torch.float32).reshape(-1)
+        if start.numel() != dim:
+            raise ValueError(f"mean must have {dim} values (the image size), got {start.numel()}")
+        self.mean = nn.Parameter(start.clone())
+        self.memory = nn.Linear(code, slots, bias=False)
+        nn.init.zeros_(self.memory.weight)
+        self.log_beta = nn.Parameter(torch.tensor(math.log(beta)))
+        self.log_fit_weight = nn.Parameter(torch.tensor(math.log(fit_weight)))
+        self.log_kappa = nn.Parameter(torch.tensor(math.log(kappa)))
+        self.log_correct_scale = nn.Parameter(torch.tensor(math.log(correct_scale)))
+        self.novelty = nn.Parameter(torch.tensor(float(novelty)))
+        self.log_priority = nn.Parameter(torch.tensor(math.log(priority)))
+
+    def reconstructions(self, codes: torch.Tensor | None = None) -> torch.Tensor:
+        """The images the slots decode to, ``(slots, C, H, W)`` (``codes`` replaces the written ones)."""
+        codes = self.memory.weight if codes is None else codes
+        return (self.mean + codes @ self.decoder).reshape(-1, *self.shape)
+
+    def written(self) -> torch.Tensor:
+        """1 for slots whose code has left θ̄ = 0 (radius σ), else 0: a step function of the codes."""
+        return (self.memory.weight.detach().pow(2).sum(-1) >= self.empty_radius**2).float()
+
+    def _worst_square(self, squared: torch.Tensor) -> torch.Tensor:
+        """Soft maximum over squares of the summed ``squared`` ``(..., C, H, W)`` errors: ``(...)``."""
+        lead = squared.shape[:-3]
+        flat = squared.sum(-3).reshape(-1, 1, *squared.shape[-2:])
+        sums = F.avg_pool2d(flat, self.window, stride=1) * self.window**2
+        kappa = self.log_kappa.exp()
+        return (torch.logsumexp(kappa * sums.flatten(1), dim=-1) / kappa).reshape(lead)
+
+    def _terms(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Match scores ``S`` and worst-square errors ``C``, each ``(..., slots)``."""
+        errors = (x.unsqueeze(-4) - self.reconstructions()).pow(2)  # (..., slots, C, H, W)
+        worst = self._worst_square(errors)
+        outside = errors.flatten(-3).sum(-1) - worst
+        code = (x.flatten(-3) - self.mean) @ self.decoder.T
+        fit = 0.5 * (code.unsqueeze(-2) - self.memory.weight).pow(2).sum(-1)
+        written = self.written()
+        free_before = torch.cumsum(1 - written, 0) - (1 - written)
+        free = self.novelty + self.log_priority.exp() * free_before
+        scores = self.log_fit_weight.exp() * fit + written * outside + (1 - written) * free
+        return scores, worst
+
+    def scores(self, x: torch.Tensor) -> torch.Tensor:
+        """Match scores ``S`` ``(..., slots)`` of images ``x`` ``(..., C, H, W)`` (lower = better)."""
+        return self._terms(x)[0]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if tuple(x.shape[-3:]) != self.shape:
+            raise ValueError(f"expected images of shape (..., {', '.join(map(str, self.shape))}), got {tuple(x.shape)}")
+        beta = self.log_beta.exp()
+        scores, worst = self._terms(x)
+        attract = -torch.logsumexp(-beta * scores, dim=-1) / beta
+        weight = torch.softmax(-beta * scores, dim=-1) * self.written()
+        return attract + self.log_correct_scale.exp() * (weight * worst).sum(-1)
