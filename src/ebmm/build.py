@@ -36,6 +36,7 @@ def build_memory(model: ModelConfig) -> TrainableMemory:
         write_terms=model.write_terms,
         write_rate_init=model.write_rate_init,
         write_reduction=model.write_reduction,
+        write_chunk=model.write_chunk or None,
         read_step_init=model.read_step_init,
         read_step_decay_init=model.read_step_decay_init,
         momentum_init=model.momentum_init,

@@ -32,6 +32,7 @@ class ModelConfig:
     write_terms: list[str] = field(default_factory=lambda: ["energy", "gradnorm", "prior"])
     write_rate_init: list[float] = field(default_factory=lambda: [1e-4, 1e-4, 1e-4])
     write_reduction: str = "mean"
+    write_chunk: int = 0  # 0: the paper's batch write; c > 0: online, c patterns at a time, in order
     read_step_init: float = 0.1
     read_step_decay_init: float = 0.9
     momentum_init: float = 0.5
@@ -180,6 +181,8 @@ def validate(config: Config) -> None:
             f"train.truncate_steps must be in [1, model.write_steps={config.model.write_steps}], "
             f"got {config.train.truncate_steps}"
         )
+    if config.model.write_chunk < 0:
+        raise ValueError(f"model.write_chunk must be 0 (batch write) or a positive chunk size, got {config.model.write_chunk}")
     if not config.task.patterns or any(n < 1 for n in config.task.patterns):
         raise ValueError(f"task.patterns must list positive pattern counts, got {config.task.patterns}")
     for key in ("steps", "meta_batch", "log_every", "eval_every", "checkpoint_every", "eval_episodes"):

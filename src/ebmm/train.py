@@ -119,6 +119,13 @@ def _initialise_from(memory: nn.Module, config: Config, device: torch.device) ->
     memory.load_state_dict(load_tensors(folder / "model.safetensors", device=device))
 
 
+def _initialise_from_data(memory: nn.Module, task: Any, device: torch.device) -> None:
+    """Let an energy that starts from data (e.g. a PCA decoder) see the train split once."""
+    energy = getattr(memory, "energy", None)
+    if hasattr(energy, "initialise") and hasattr(task, "images"):
+        energy.initialise(task.images("train").images.to(device))  # type: ignore[union-attr]
+
+
 def _rank_slice(batch: int, context: distributed.Context) -> slice:
     """This rank's contiguous share of a global batch of ``batch`` episodes."""
     if batch % context.world_size:
@@ -221,6 +228,8 @@ def _train(
         raise FileExistsError(f"{run_dir} already holds a run; pass --resume to continue it or choose a new --out")
     elif config.train.init_from:
         _initialise_from(memory, config, device)
+    else:
+        _initialise_from_data(memory, task, device)
     step_loss: nn.Module = _MetaLoss(memory)
     if context.world_size > 1:
         # Some energies have parameters the meta-loss never reaches (e.g. an output bias that

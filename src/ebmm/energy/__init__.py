@@ -1,6 +1,7 @@
 """Energy networks: the protocol and the architectures that ship with ebmm."""
 
 from ebmm.energy.autoencoder import AutoencoderEnergy
+from ebmm.energy.codec_slots import CodecSlotEnergy
 from ebmm.energy.base import count_floats, he_init_, is_memory_parameter, writable_names
 from ebmm.energy.conv import ConvEnergy, FCEnergy, imagenet64_energy
 from ebmm.energy.gated_rnn import GatedRNNEnergy
@@ -10,6 +11,7 @@ from ebmm.energy.slots import SlotEnergy
 
 __all__ = [
     "AutoencoderEnergy",
+    "CodecSlotEnergy",
     "ConvEnergy",
     "FCEnergy",
     "GatedRNNEnergy",

@@ -108,6 +108,18 @@ class CodecSlotEnergy(nn.Module):
         self.novelty = nn.Parameter(torch.tensor(float(novelty)))
         self.log_priority = nn.Parameter(torch.tensor(math.log(priority)))
 
+    def initialise(self, images: torch.Tensor) -> None:
+        """Start the decoder and mean from a PCA of ``images`` ``(M, C, H, W)`` (e.g. the train split)."""
+        from ebmm.linear_codec import fit_pca
+
+        if tuple(images.shape[1:]) != self.shape:
+            raise ValueError(f"initialise needs images of shape (M, {', '.join(map(str, self.shape))}), got {tuple(images.shape)}")
+        mean, basis = fit_pca(images, self.decoder.shape[0])
+        with torch.no_grad():
+            self.decoder.zero_()
+            self.decoder[: basis.shape[0]] = basis
+            self.mean.copy_(mean)
+
     def reconstructions(self, codes: torch.Tensor | None = None) -> torch.Tensor:
         """The images the slots decode to, ``(slots, C, H, W)`` (``codes`` replaces the written ones)."""
         codes = self.memory.weight if codes is None else codes

@@ -8,6 +8,7 @@ from typing import Any
 from torch import nn
 
 from ebmm.energy.autoencoder import AutoencoderEnergy
+from ebmm.energy.codec_slots import CodecSlotEnergy
 from ebmm.energy.conv import ConvEnergy, FCEnergy, imagenet64_energy
 from ebmm.energy.gated_rnn import GatedRNNEnergy
 from ebmm.energy.sign_slots import SignSlotEnergy
@@ -21,6 +22,7 @@ ENERGIES: dict[str, Callable[..., nn.Module]] = {
     "conv": ConvEnergy,
     "fc": FCEnergy,
     "conv_imagenet64": imagenet64_energy,
+    "codec_slots": CodecSlotEnergy,
 }
 
 
