@@ -178,6 +178,11 @@ class EnergyMemory(nn.Module):
             return state.floats()
         return count_floats(self.initial_fast_weights())
 
+    def empty_state(self, batch: int) -> MemoryState:
+        """``batch`` memories with nothing written: the initial fast weights θ̄ (detached)."""
+        return MemoryState({name: value.detach().unsqueeze(0).expand(batch, *value.shape)
+                            for name, value in self.initial_fast_weights().items()})
+
     # ------------------------------------------------------------------ energy
     def energies(self, state: MemoryState, x: torch.Tensor) -> torch.Tensor:
         """Energies ``(B, M)`` of ``x`` ``(B, M, *shape)`` under each written memory."""

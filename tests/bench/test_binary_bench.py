@@ -27,7 +27,8 @@ def test_result_structure(results: dict) -> None:
     for row in results.values():
         assert list(row) == ["4", "8"]
         for cell in row.values():
-            assert set(cell) == {"mean", "p5", "p95", "memory_floats"}
+            assert set(cell) == {"mean", "p5", "p95", "memory_floats", "memory_bits"}
+            assert cell["memory_bits"] == 32 * cell["memory_floats"]
             assert cell["p5"] <= cell["mean"] <= cell["p95"]
 
 

@@ -93,7 +93,7 @@ def test_benchmark_reports_every_model_on_shared_episodes() -> None:
     for name, row in results.items():
         assert list(row) == ["2", "4"]
         for count, cell in row.items():
-            assert set(cell) == {"mean", "p5", "p95", "memory_floats"}
+            assert set(cell) == {"mean", "p5", "p95", "memory_floats", "memory_bits"}
             # with 3 episodes the mean of the per-episode means lies between the 5th and 95th percentiles
             assert cell["p5"] - 1e-9 <= cell["mean"] <= cell["p95"] + 1e-9, (name, count)
             assert cell["mean"] >= 0
@@ -140,7 +140,7 @@ def test_harness_counts_memory_and_formats_a_table() -> None:
 
     hebb = HopfieldMemory(rule="hebb", dynamics="sync")
     results = benchmark_memories({"hebb": hebb}, sample, hamming_errors, [2], episodes=4, seed=0, chunk=3)
-    assert results["query"]["2"] == {"mean": 0.0, "p5": 0.0, "p95": 0.0, "memory_floats": 0}
+    assert results["query"]["2"] == {"mean": 0.0, "p5": 0.0, "p95": 0.0, "memory_floats": 0, "memory_bits": 0}
     state = hebb.write(torch.zeros(1, 2, 8))
     assert results["hebb"]["2"]["memory_floats"] == hebb.memory_floats(state) > 0
     table = format_table(results)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from ebmm.protocol import AssociativeMemory
+from ebmm.quantize import quantize_state
 
 EpisodeSampler = Callable[[int, int, torch.Generator], tuple[torch.Tensor, torch.Tensor]]
 Metric = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -34,6 +35,9 @@ def command_line() -> str:
     return " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
 
 
+UNRELATED_SEED_OFFSET = 500_000  # the unrelated patterns' generator, apart from the episodes'
+
+
 def _percentile(values: torch.Tensor, q: float) -> float:
     return float(torch.quantile(values.double(), q))
 
@@ -47,39 +51,83 @@ def benchmark_memories(
     seed: int,
     chunk: int = 50,
     progress: Callable[[str], None] | None = None,
-) -> dict[str, dict[str, dict[str, float]]]:
+    *,
+    specificity: bool = False,
+    quantize: Sequence[int] = (),
+) -> dict[str, dict[str, dict[str, Any]]]:
     """Error per pattern for every model on the same seeded episodes.
 
     ``sample(episodes, N, generator)`` returns ``(patterns, queries)``; for each N, ``episodes``
     episodes are drawn once (in chunks of ``chunk``) and shared by all models. Each entry has the
     mean error per pattern, the 5th/95th percentiles of the per-episode mean, and the model's memory
-    floats. A model ``"query"`` is always added: the corrupted query itself, the error a memory that
-    does nothing would make.
+    floats and bits (``memory_bits(state)`` where a model has it, else 32 per float). A model
+    ``"query"`` is always added: the corrupted query itself, the error a memory that does nothing
+    would make.
+
+    ``specificity``: also read the same queries after writing *unrelated* patterns drawn from the
+    same sampler (``unrelated``) and, for models with ``empty_state(batch)``, from a memory with
+    nothing written (``nothing``); ``right_over_unrelated`` is their ratio. A memory whose error
+    after the right write is not clearly below its error after an unrelated write stores nothing.
+    ``quantize``: also read after rounding the written state to each of these bit depths
+    (``ebmm.quantize``), reported under ``quantized[bits]`` with ``memory_bits = floats · bits``.
+    The extra draws come from their own generator, so the main episodes do not change.
     """
-    results: dict[str, dict[str, dict[str, float]]] = {name: {} for name in ["query", *models]}
+    results: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in ["query", *models]}
     for count in pattern_counts:
         generator = torch.Generator().manual_seed(seed * 1000 + count)
-        per_episode: dict[str, list[torch.Tensor]] = {name: [] for name in results}
+        others_generator = torch.Generator().manual_seed(seed * 1000 + count + UNRELATED_SEED_OFFSET)
+        per_episode: dict[str, dict[str, list[torch.Tensor]]] = {name: {} for name in results}
         floats: dict[str, int] = {"query": 0}
+        bits: dict[str, int] = {"query": 0}
         for start in range(0, episodes, chunk):
             size = min(chunk, episodes - start)
             patterns, queries = sample(size, count, generator)
-            per_episode["query"].append(metric(queries, patterns).mean(1))
+            others = sample(size, count, others_generator)[0] if specificity else None
+            query_error = metric(queries, patterns).mean(1)
+            per_episode["query"].setdefault("mean", []).append(query_error)
+            if specificity:
+                for key in ("unrelated", "nothing"):
+                    per_episode["query"].setdefault(key, []).append(query_error)
             for name, model in models.items():
                 device = device_of(model)
+                record = per_episode[name]
+
+                def error(state: Any, model: AssociativeMemory = model, device: torch.device = device) -> torch.Tensor:
+                    out = model.read(queries.to(device), state)
+                    return metric(out.patterns.cpu(), patterns).mean(1)
+
                 with torch.no_grad():  # an EnergyMemory turns gradients back on for its own steps
                     state = model.write(patterns.to(device))
-                    out = model.read(queries.to(device), state)
-                per_episode[name].append(metric(out.patterns.cpu(), patterns).mean(1))
+                    record.setdefault("mean", []).append(error(state))
+                    if others is not None:
+                        record.setdefault("unrelated", []).append(error(model.write(others.to(device))))
+                        empty = getattr(model, "empty_state", None)
+                        if empty is not None:
+                            record.setdefault("nothing", []).append(error(empty(size)))
+                    for depth in quantize:
+                        record.setdefault(f"q{depth}", []).append(error(quantize_state(state, depth)))
                 floats[name] = int(model.memory_floats(state))
-        for name, chunks in per_episode.items():
-            values = torch.cat(chunks)
-            results[name][str(count)] = {
+                counter = getattr(model, "memory_bits", None)
+                bits[name] = int(counter(state)) if counter is not None else 32 * floats[name]
+        for name, record in per_episode.items():
+            values = torch.cat(record["mean"])
+            entry: dict[str, Any] = {
                 "mean": float(values.mean()),
                 "p5": _percentile(values, 0.05),
                 "p95": _percentile(values, 0.95),
                 "memory_floats": floats[name],
+                "memory_bits": bits[name],
             }
+            for key in ("unrelated", "nothing"):
+                if key in record:
+                    entry[key] = float(torch.cat(record[key]).mean())
+            if "unrelated" in entry and entry["unrelated"] > 0:
+                entry["right_over_unrelated"] = entry["mean"] / entry["unrelated"]
+            depths = {str(d): {"mean": float(torch.cat(record[f"q{d}"]).mean()), "memory_bits": floats[name] * d}
+                      for d in quantize if f"q{d}" in record}
+            if depths:
+                entry["quantized"] = depths
+            results[name][str(count)] = entry
         if progress is not None:
             progress(f"N={count}: " + ", ".join(f"{n} {results[n][str(count)]['mean']:.2f}" for n in results))
     return results

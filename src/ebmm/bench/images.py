@@ -80,9 +80,7 @@ class UnwrittenMemory:
         self.memory = memory
 
     def write(self, patterns: torch.Tensor) -> MemoryState:
-        batch = patterns.shape[0]
-        return MemoryState({name: value.detach().unsqueeze(0).expand(batch, *value.shape)
-                            for name, value in self.memory.initial_fast_weights().items()})
+        return self.memory.empty_state(patterns.shape[0])
 
     def read(self, queries: torch.Tensor, state: MemoryState):  # -> Retrieval
         return self.memory.read(queries, state)
