@@ -283,3 +283,50 @@ def test_compiled_inference_matches_eager() -> None:
     for name, value in state.fast.items():
         torch.testing.assert_close(compiled_state.fast[name], value)
     torch.testing.assert_close(compiled, eager)
+
+
+def _chunk_memory(chunk: int | None) -> EnergyMemory:
+    from ebmm.energy.slots import SlotEnergy
+
+    torch.manual_seed(0)
+    energy = SlotEnergy(dim=8, slots=5)
+    return EnergyMemory(energy, (8,), write_steps=2, read_steps=1, write_terms=["energy", "prior"],
+                        write_rate_init=(0.3, 1e-4, 0.1), write_chunk=chunk)
+
+
+def test_write_chunk_equal_to_n_is_the_batch_write() -> None:
+    patterns = torch.rand(2, 6, 8, generator=torch.Generator().manual_seed(1)).round()
+    batch, chunked = _chunk_memory(None), _chunk_memory(6)
+    chunked.load_state_dict(batch.state_dict())
+    torch.testing.assert_close(chunked.write(patterns).fast, batch.write(patterns).fast)
+
+
+def test_online_write_is_a_sequence_of_steps_over_the_chunks() -> None:
+    """Hand-written reference: T steps on chunk 1, then T steps on chunk 2 (prior from θ̄ throughout)."""
+    patterns = torch.rand(1, 4, 8, generator=torch.Generator().manual_seed(2)).round()
+    memory = _chunk_memory(2)
+    rates = memory.write_rates().detach()
+    theta_bar = {n: v.detach() for n, v in memory.initial_fast_weights().items()}
+    fast = {n: v.unsqueeze(0).clone() for n, v in theta_bar.items()}
+    first = True
+    for part in (patterns[:, :2], patterns[:, 2:]):
+        for step in range(memory.write_steps):
+            leaves = {n: v.detach().requires_grad_() for n, v in fast.items()}
+            energy = memory._energy(leaves, part).sum() / part.shape[1]
+            grads = torch.autograd.grad(energy, list(leaves.values()))
+            fast = {}
+            for index, (name, value) in enumerate(leaves.items()):
+                delta = rates[step, index, 0] * grads[index]
+                if not first:
+                    delta = delta + rates[step, index, 2] * 2 * (value - theta_bar[name])
+                fast[name] = (value - delta).detach()
+            first = False
+    torch.testing.assert_close(memory.write(patterns).fast, fast)
+
+
+@pytest.mark.parametrize("chunk", [0, -1, 1.5, True])
+def test_write_chunk_must_be_a_positive_int(chunk: object) -> None:
+    from ebmm.energy.slots import SlotEnergy
+
+    with pytest.raises(ValueError, match="write_chunk"):
+        EnergyMemory(SlotEnergy(dim=8, slots=2), (8,), write_chunk=chunk)  # type: ignore[arg-type]

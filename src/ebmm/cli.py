@@ -118,7 +118,14 @@ def build_parser() -> argparse.ArgumentParser:
     images.add_argument("--episodes", type=_positive_int, default=100)
     images.add_argument("--seed", type=int, default=0)
     images.add_argument("--block-size", type=_positive_int, default=16, help="side of the uniform-noise block")
-    images.add_argument("--no-references", action="store_true", help="skip the Hopfield reference memories")
+    images.add_argument("--no-references", action="store_true",
+                        help="skip the reference memories (codec_nn, verbatim, Hopfield)")
+    images.add_argument("--codec-sizes", type=_int_list, default=[2304, 4608, 9216, 16384],
+                        help="memory sizes (floats) of the codec_nn references (default: %(default)s)")
+    images.add_argument("--quantize", type=_int_list, default=[],
+                        help="also read after quantising every written state to these bit depths, e.g. 8,4")
+    images.add_argument("--no-specificity", action="store_true",
+                        help="skip the controls: reads after writing unrelated images and with nothing written")
     images.add_argument("--no-train-gap", action="store_true", help="skip measuring the checkpoints on the train split")
     images.add_argument("--learned", action="append", default=[], metavar="NAME=PATH",
                         help="also a trained learned baseline (checkpoint or run folder) under NAME; repeatable")
@@ -314,7 +321,7 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench_images(args: argparse.Namespace) -> int:
-    from ebmm.bench.harness import format_table
+    from ebmm.bench.harness import format_specificity, format_table
     from ebmm.bench.images import (
         UnwrittenMemory, benchmark_images, load_checkpoints, reference_memories, results_record, retrieval_grid,
         training_record,
@@ -344,10 +351,12 @@ def _cmd_bench_images(args: argparse.Namespace) -> int:
         models[name] = memory
     references: dict = {}
     if not args.no_references:
-        refs, references = reference_memories(train, corrupt, max(args.patterns), args.seed)
+        refs, references = reference_memories(train, corrupt, max(args.patterns), args.seed,
+                                              codec_sizes=args.codec_sizes, window=args.block_size)
         models.update(refs)
     started = time.perf_counter()
-    results = benchmark_images(models, test, corrupt, args.patterns, args.episodes, args.seed, progress=say)
+    results = benchmark_images(models, test, corrupt, args.patterns, args.episodes, args.seed, progress=say,
+                               specificity=not args.no_specificity, quantize=args.quantize)
     train_split = None
     if not args.no_train_gap and args.split == "test":
         trained = {**checkpoints, **{name: memory for name, (memory, _) in learned.items()}}
@@ -362,6 +371,8 @@ def _cmd_bench_images(args: argparse.Namespace) -> int:
     metric = "error bits" if test.binary else "squared error"
     print(format_table(results))
     print(f"mean {metric} per image [5th, 95th percentile of episodes] on the {args.split} split")
+    if not args.no_specificity:
+        print(format_specificity(results))
     if train_split:
         print("the same checkpoints on the train split:")
         print(format_table(train_split))

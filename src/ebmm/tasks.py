@@ -99,7 +99,10 @@ def evaluate(
 
     Keys: ``<metric>@N`` and ``query_<metric>@N`` on the test split (for binary strings there is one
     distribution), ``train_<metric>@N`` on the train split for image tasks, ``energy_gap@N``
-    (mean energy of stored minus unseen patterns after the write; negative = writes are specific).
+    (mean energy of stored minus unseen patterns after the write; negative = writes are specific),
+    and the specificity controls on the test split: ``unrelated_<metric>@N`` (the same queries read
+    after writing other patterns of the split) and, for memories with ``empty_state``,
+    ``nothing_<metric>@N`` (read with nothing written).
     """
     device = next(memory.parameters()).device
     metric = METRICS[task.metric_name]
@@ -118,6 +121,12 @@ def evaluate(
             if split == "test":
                 fresh = task.fresh(episodes, count, generator, split).to(device)
                 result[f"query_{name}@{count}"] = float(metric(queries, patterns).mean())
+                with torch.no_grad():
+                    unrelated = memory.read(queries, memory.write(fresh)).patterns
+                    result[f"unrelated_{name}@{count}"] = float(metric(unrelated, patterns).mean())
+                    if hasattr(memory, "empty_state"):
+                        nothing = memory.read(queries, memory.empty_state(patterns.shape[0])).patterns
+                        result[f"nothing_{name}@{count}"] = float(metric(nothing, patterns).mean())
                 if hasattr(memory, "energies"):  # learned baselines have no energy
                     with torch.no_grad():
                         gap = (memory.energies(state, patterns) - memory.energies(state, fresh)).mean()

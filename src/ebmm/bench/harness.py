@@ -92,7 +92,8 @@ def benchmark_memories(
                 device = device_of(model)
                 record = per_episode[name]
 
-                def error(state: Any, model: AssociativeMemory = model, device: torch.device = device) -> torch.Tensor:
+                def error(state: Any, model: AssociativeMemory = model, device: torch.device = device,
+                          queries: torch.Tensor = queries, patterns: torch.Tensor = patterns) -> torch.Tensor:
                     out = model.read(queries.to(device), state)
                     return metric(out.patterns.cpu(), patterns).mean(1)
 
@@ -156,4 +157,19 @@ def format_table(results: dict[str, dict[str, dict[str, float]]], paper: dict[st
         if paper and name in paper:
             ref = "".join(f"{paper[name].get(int(n), float('nan')):>{width}.2f}" for n in counts)
             lines.append(f"{'  paper':<20}{'':>12} {ref}")
+    return "\n".join(lines)
+
+
+def format_specificity(results: dict[str, dict[str, dict[str, Any]]]) -> str:
+    """Right / unrelated / nothing-written errors per model and N, and right ÷ unrelated."""
+    counts = list(next(iter(results.values())).keys())
+    lines = [f"{'model':<34}{'N':>5}{'right':>10}{'unrelated':>11}{'nothing':>10}{'right/unrel':>13}"]
+    for name, row in results.items():
+        for n in counts:
+            cell = row[n]
+            if "unrelated" not in cell:
+                continue
+            nothing = f"{cell['nothing']:.2f}" if "nothing" in cell else "-"
+            ratio = f"{cell['right_over_unrelated']:.2f}" if "right_over_unrelated" in cell else "-"
+            lines.append(f"{name:<34}{n:>5}{cell['mean']:>10.2f}{cell['unrelated']:>11.2f}{nothing:>10}{ratio:>13}")
     return "\n".join(lines)

@@ -14,6 +14,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
+from ebmm.baselines.codec_nn import LinearCodecMemory, VerbatimMemory
 from ebmm.baselines.hopfield import HopfieldMemory
 from ebmm.baselines.modern_hopfield import ModernHopfieldMemory, choose_beta
 from ebmm.bench.harness import benchmark_memories, command_line, git_revision
@@ -21,6 +22,7 @@ from ebmm.build import load_memory, resolve_checkpoint
 from ebmm.checkpoint import load_json
 from ebmm.corruption import Corruption
 from ebmm.data.images import ImageSet, sample_episodes
+from ebmm.linear_codec import fit_pca
 from ebmm.memory import EnergyMemory, MemoryState
 from ebmm.protocol import AssociativeMemory
 from ebmm.tasks import METRICS
@@ -32,6 +34,7 @@ PAPER_IMAGES: dict[str, dict[int, float]] = {
     "cifar10": {2300: 10.6, 3500: 10.0, 4600: 8.5, 9200: 6.7, 11500: 6.2, 13800: 6.0, 16100: 5.8},
 }
 BETA_EPISODES = 8
+CODEC_SIZES = (2304, 4608, 9216, 16384)  # codec_nn memory sizes (floats) in every image table
 
 
 def checkpoint_name(path: str | Path) -> str:
@@ -99,22 +102,38 @@ def reference_memories(
     seed: int,
     classical: bool | None = None,
     rules: Sequence[str] = ("pinv", "storkey", "hebb"),
+    codec_sizes: Sequence[int] = CODEC_SIZES,
+    window: int = 16,
 ) -> tuple[dict[str, AssociativeMemory], dict[str, Any]]:
     """The reference memories and how they were set up (β table of the modern Hopfield net).
 
     β is chosen on ``BETA_EPISODES`` episodes of ``count`` train-split images. Classical Hopfield
-    ``rules`` are added for binary images (``classical`` None) or when asked.
+    ``rules`` are added for binary images (``classical`` None) or when asked. ``codec_nn`` at each of
+    ``codec_sizes`` floats (``size // count`` PCA coefficients per image, basis fitted on ``train``)
+    and the verbatim store read the way ``ebmm.baselines.codec_nn`` describes, with a
+    ``window``-sided repair square.
     """
     generator = torch.Generator().manual_seed(seed + 7919)
     patterns = sample_episodes(train.images, BETA_EPISODES, count, generator)
     queries = corrupt(patterns, generator)
     metric = METRICS["hamming" if train.binary else "squared"]
     beta, table = choose_beta(patterns, queries, metric)
-    models: dict[str, AssociativeMemory] = {"modern_hopfield": ModernHopfieldMemory(beta)}
+    models: dict[str, AssociativeMemory] = {}
+    shape = tuple(train.images.shape[1:])
+    sizes = sorted({size // count for size in codec_sizes if size // count >= 1})
+    if sizes:
+        mean, basis = fit_pca(train.images, max(sizes))
+        for k in sizes:
+            models[f"codec_nn ({k * count} floats)"] = LinearCodecMemory(mean, basis[:k], shape, window)
+    models["verbatim"] = VerbatimMemory(shape, 1 if train.binary else 8, window)
+    models["modern_hopfield"] = ModernHopfieldMemory(beta)
     if train.binary if classical is None else classical:
         for rule in rules:
             models[f"hopfield_{rule}"] = HopfieldMemory(rule=rule, dynamics="sync", seed=seed)
-    setup = {"modern_hopfield": {"beta": beta, "beta_table": {f"{b:.6g}": v for b, v in table.items()},
+    setup = {"codec_nn": {"coefficients_per_image": sizes, "basis": f"PCA of the {train.split} split",
+                          "window": window},
+             "verbatim": {"bits_per_value": 1 if train.binary else 8, "window": window},
+             "modern_hopfield": {"beta": beta, "beta_table": {f"{b:.6g}": v for b, v in table.items()},
                                  "chosen_on": f"{BETA_EPISODES} train-split episodes of {count} images"}}
     return models, setup
 
@@ -128,15 +147,23 @@ def benchmark_images(
     seed: int,
     chunk: int = 10,
     progress: Callable[[str], None] | None = None,
-) -> dict[str, dict[str, dict[str, float]]]:
-    """Error per image (Hamming for binary images, else squared error) of every model."""
+    *,
+    specificity: bool = False,
+    quantize: Sequence[int] = (),
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Error per image (Hamming for binary images, else squared error) of every model.
+
+    ``specificity`` and ``quantize`` as in ``ebmm.bench.harness.benchmark_memories`` (unrelated
+    images are other images of the same split).
+    """
     metric = METRICS["hamming" if images.binary else "squared"]
 
     def sample(size: int, count: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         patterns = sample_episodes(images.images, size, count, generator)
         return patterns, corrupt(patterns, generator)
 
-    return benchmark_memories(models, sample, metric, pattern_counts, episodes, seed, chunk, progress)
+    return benchmark_memories(models, sample, metric, pattern_counts, episodes, seed, chunk, progress,
+                              specificity=specificity, quantize=quantize)
 
 
 def retrieval_grid(
@@ -183,7 +210,11 @@ def results_record(
             "seed": seed,
             "metric_detail": ("error bits per image after thresholding at 0.5" if images.binary
                               else "squared error per image, summed over all values in [0, 1]"),
-            "reference_memory": "references store the raw images (N·C·H·W floats) or a D×D weight matrix",
+            "reference_memory": ("codec_nn stores k PCA coefficients per image (N·k floats); verbatim stores the "
+                                 "images at their own precision (memory_floats = bits / 32); modern Hopfield "
+                                 "stores the raw images (N·C·H·W floats); classical Hopfield a D×D matrix"),
+            "specificity": ("unrelated: the same queries read after writing other images of the same split; "
+                            "nothing: read with nothing written (EBMM: θ̄); query rows: the query itself"),
         },
         "checkpoints": checkpoints,
         "references": references,

@@ -13,18 +13,26 @@ the time does not depend on their values), it times the phases:
 - ``meta_step_checkpointed``: the config's step with gradient checkpointing (same gradient);
 - ``meta_step_channels_last`` (``channels_last=True``, image configs): the step with the energy's
   weights and the patterns in channels-last layout;
-- ``naive_step`` (``naive=True``): the step with the loss of the straightforward second-order
-  reference ``ebmm.bench.naive.naive_episode_loss``.
+- ``reference_step`` (``naive=True``): the step with the loss of the *batched straightforward
+  reference* ``reference_episode_loss`` (below): the same second-order maths as a competent user
+  would write it. The per-pattern loop of ``ebmm.bench.naive`` is a test oracle, not a baseline.
 
 Each phase runs a few warm-up iterations, then ``steps`` timed ones; the median is reported.
 Memory: on CUDA, ``torch.cuda.max_memory_allocated`` during the phase. On CPU, the rise of the
 process's peak resident set size over its resident size before the phase; with ``isolate=True``
 every phase runs in a fresh process, so this is the phase's own peak, otherwise a later phase that
 needs less than an earlier one shows no rise.
+
+``run_speed_analysis`` (``python -m ebmm.bench.speed``) answers "how fast, honestly" for one config:
+the library's meta-step against the batched reference, the step's matmul FLOPs (``FlopCounterMode``,
+double backward included) against the machine's measured sgemm rate (the FLOP floor), one thread
+against two and two one-thread processes, and bf16 autocast (speed and meta-gradient accuracy). It
+stores its result under the ``"analysis"`` key of the results file and keeps the file's other keys.
 """
 
 from __future__ import annotations
 
+import copy
 import multiprocessing
 import os
 import platform
@@ -37,19 +45,20 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
+from torch.func import functional_call
 
 from ebmm.bench.harness import command_line, git_revision
-from ebmm.bench.naive import naive_episode_loss
 from ebmm.build import build_memory
-from ebmm.checkpoint import save_json
+from ebmm.checkpoint import load_json, save_json
 from ebmm.config import Config, load_config, pattern_shape
 from ebmm.data.binary import random_binary_patterns
-from ebmm.memory import EnergyMemory
+from ebmm.energy import GatedRNNEnergy
+from ebmm.memory import WRITE_TERMS, EnergyMemory
 from ebmm.tasks import build_task
 from ebmm.train import make_optimizer
 
-LIBRARY_WARMUP = 2
-NAIVE_WARMUP = 1
+WARMUP = 2
 BINARY_IMAGE_DATASETS = ("omniglot", "mnist", "fashion-mnist")
 
 
@@ -183,6 +192,131 @@ def training_step(
     return step
 
 
+# ---------------------------------------------------------------------- the batched reference
+ReferenceEnergy = Callable[[dict[str, torch.Tensor], torch.Tensor], torch.Tensor]
+"""``(fast weights of one memory, x (N, *shape)) -> energies (N,)``; other weights from the module."""
+
+
+def module_energy(memory: EnergyMemory) -> ReferenceEnergy:
+    """The memory's own energy module, called with one memory's fast weights (``functional_call``)."""
+
+    def energy(weights: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+        return functional_call(memory.energy, weights, (x,), strict=False)
+
+    return energy
+
+
+def paper_gated_rnn_energy(memory: EnergyMemory) -> ReferenceEnergy:
+    """The gated RNN energy as the paper writes it, for a memory whose energy is ``GatedRNNEnergy``.
+
+    ``z = [x, state]; c = tanh([memory(x), static(z)]); u = σ(gate(z)); state = u·c + (1 − u)·state``
+    for ``hops`` hops from ``state = 0``, ``E = out(state)``: the same function as the module, without
+    its restructuring (x-projections hoisted out of the hops, no state product at the first hop, the
+    two state products fused).
+    """
+    module = memory.energy
+    if not isinstance(module, GatedRNNEnergy):
+        raise TypeError(f"paper_gated_rnn_energy needs a GatedRNNEnergy, got {type(module).__name__}")
+
+    def energy(weights: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+        p = {**dict(module.named_parameters()), **weights}
+        state = x.new_zeros(*x.shape[:-1], module.hidden)
+        for _ in range(module.hops):
+            z = torch.cat([x, state], dim=-1)
+            written = F.linear(x, p["memory.weight"], p["memory.bias"])
+            candidate = torch.tanh(torch.cat([written, F.linear(z, p["static.weight"], p["static.bias"])], dim=-1))
+            update = torch.sigmoid(F.linear(z, p["gate.weight"], p["gate.bias"]))
+            state = update * candidate + (1.0 - update) * state
+        return F.linear(state, p["out.weight"], p["out.bias"]).squeeze(-1)
+
+    return energy
+
+
+def reference_write(memory: EnergyMemory, patterns: torch.Tensor, energy: ReferenceEnergy) -> dict[str, torch.Tensor]:
+    """Second-order write of one episode's ``N`` patterns ``(N, *shape)``, batched: θ^(T).
+
+    Each write step evaluates the energies of all N patterns in one call, then takes one
+    ``torch.autograd.grad(..., create_graph=True)`` per writing-loss term: ∇_θ mean_i E(x_i),
+    ∇_x Σ_i E(x_i) followed by ∇_θ mean_i ‖∇_x E(x_i)‖², and ∇_θ ‖θ − θ̄‖² (four calls a step where the
+    library makes two: it takes ∇_x E and ∇_θ E from one call and writes the prior's gradient in
+    closed form).
+    """
+    theta_bar = memory.initial_fast_weights()
+    names = list(theta_bar)
+    rates = memory.write_rates()
+    terms = memory.write_terms
+    divisor = patterns.shape[0] if memory.write_reduction == "mean" else 1
+    theta = dict(theta_bar)
+    for step in range(memory.write_steps):
+        params = [theta[name] for name in names]
+        x = patterns.detach().requires_grad_("gradnorm" in terms)
+        energies = energy(theta, x)
+        grads: dict[str, tuple[torch.Tensor, ...]] = {}
+        if "energy" in terms:
+            grads["energy"] = torch.autograd.grad(energies.sum() / divisor, params, create_graph=True)
+        if "gradnorm" in terms:
+            (grad_x,) = torch.autograd.grad(energies.sum(), x, create_graph=True)
+            grads["gradnorm"] = torch.autograd.grad(grad_x.pow(2).sum() / divisor, params, create_graph=True)
+        if "prior" in terms:
+            prior = sum(((theta[name] - theta_bar[name]).pow(2).sum() for name in names), patterns.new_zeros(()))
+            grads["prior"] = torch.autograd.grad(prior, params, create_graph=True)
+        theta = {
+            name: theta[name] - sum((rates[step, index, WRITE_TERMS.index(term)] * grads[term][index] for term in grads),
+                                    torch.zeros_like(theta[name]))
+            for index, name in enumerate(names)
+        }
+    return theta
+
+
+def reference_read(
+    memory: EnergyMemory, theta: dict[str, torch.Tensor], queries: torch.Tensor, energy: ReferenceEnergy
+) -> list[torch.Tensor]:
+    """K projected Nesterov steps on all of one episode's queries ``(N, *shape)`` at once; every iterate."""
+    gammas, psis = memory.read_schedule()
+    low, high = memory.value_range
+    x = queries.detach()
+    velocity = torch.zeros_like(x)
+    iterates = []
+    for k in range(memory.read_steps):
+        lookahead = x.requires_grad_() if k == 0 else (x + psis[k] * velocity).clamp(low, high)
+        (grad_x,) = torch.autograd.grad(energy(theta, lookahead).sum(), lookahead, create_graph=True)
+        velocity = psis[k] * velocity - gammas[k] * grad_x
+        x = (x + velocity).clamp(low, high)
+        iterates.append(x)
+    return iterates
+
+
+def reference_episode_loss(
+    memory: EnergyMemory, patterns: torch.Tensor, queries: torch.Tensor, energy: ReferenceEnergy | None = None
+) -> torch.Tensor:
+    """The second-order meta-loss ``Σ_k mean_{episodes, i} ‖x_i − x_i^(k)‖²``, written straightforwardly.
+
+    The batched reference the library is timed against: every episode's N patterns in one tensor
+    (episodes in a Python loop; the paper's configuration has one), ``reference_write`` and
+    ``reference_read``, no ``vmap``, no per-pattern loop. ``energy`` defaults to the memory's own
+    module (``module_energy``); ``paper_gated_rnn_energy`` is the gated RNN as the paper writes it.
+    Same loss and meta-gradient as ``memory.episode_loss(patterns, queries, "second_order")``.
+    """
+    if queries.shape != patterns.shape:
+        raise ValueError(f"queries must match patterns, got {tuple(queries.shape)} vs {tuple(patterns.shape)}")
+    if memory.write_chunk is not None:
+        raise ValueError("the reference writes all N patterns at once; it has no online (write_chunk) write")
+    energy = energy or module_energy(memory)
+    episodes, count = patterns.shape[:2]
+    total = patterns.new_zeros(())
+    with torch.enable_grad():
+        for b in range(episodes):
+            theta = reference_write(memory, patterns[b], energy)
+            for iterate in reference_read(memory, theta, queries[b], energy):
+                total = total + (iterate - patterns[b]).pow(2).sum()
+    return total / (episodes * count)
+
+
+def has_reference(config: Config) -> bool:
+    """Whether ``reference_step`` is timed for ``config``: an EBMM batch write with a second-order step."""
+    return config.model.memory == "ebmm" and not config.model.write_chunk and config.train.grad_mode == "second_order"
+
+
 def phase_names(config: Config, naive: bool, compile: bool, channels_last: bool, truncate: int) -> list[str]:
     """The phases timed for ``config``."""
     names = ["write", "read"]
@@ -194,8 +328,8 @@ def phase_names(config: Config, naive: bool, compile: bool, channels_last: bool,
     names.append("meta_step_checkpointed")
     if channels_last and len(pattern_shape(config.model)) == 3:
         names.append("meta_step_channels_last")
-    if naive:
-        names.append("naive_step")
+    if naive and has_reference(config):
+        names.append("reference_step")
     return names
 
 
@@ -211,13 +345,12 @@ def time_phase(config: Config, phase: str, steps: int, device: str, threads: int
     target = torch.device(device)
     torch.manual_seed(config.train.seed)
     memory = build_memory(config.model)
-    if not isinstance(memory, EnergyMemory):  # the phases are EBMM's: gradient modes, compile, the naive loss
+    if not isinstance(memory, EnergyMemory):  # the phases are EBMM's: gradient modes, compile, the reference
         raise ValueError(f"the speed benchmark times EBMM; model.memory = {config.model.memory!r} is a baseline")
     memory = memory.to(target)
     optimizer = make_optimizer(memory, config)
     patterns, queries = synthetic_batch(config, target)
     options = config.gradient_options()
-    warmup = LIBRARY_WARMUP
     if phase in ("write", "read", "write_compiled", "read_compiled"):
         one_pattern, one_query = patterns[:1], queries[:1]
         if phase.endswith("_compiled"):
@@ -243,13 +376,12 @@ def time_phase(config: Config, phase: str, steps: int, device: str, threads: int
         memory.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         fn = training_step(memory, optimizer, config, _to_channels_last(patterns), _to_channels_last(queries),
                            options["mode"], options["truncate"])
-    elif phase == "naive_step":
+    elif phase == "reference_step":
         fn = training_step(memory, optimizer, config, patterns, queries, "second_order",
-                           loss_fn=lambda: naive_episode_loss(memory, patterns, queries))
-        warmup = NAIVE_WARMUP
+                           loss_fn=lambda: reference_episode_loss(memory, patterns, queries))
     else:
         raise ValueError(f"unknown phase {phase!r}")
-    result = _time_phase(fn, steps, warmup, target)
+    result = _time_phase(fn, steps, WARMUP, target)
     result["torch_threads"] = torch.get_num_threads()
     return result
 
@@ -279,7 +411,7 @@ def format_speed_table(result: dict[str, Any]) -> str:
 def _speedups(timings: dict[str, Any]) -> dict[str, float]:
     """Ratios of medians (greater than 1: the second phase is faster)."""
     pairs = {
-        "library_over_naive": ("naive_step", "meta_step"),
+        "library_over_reference": ("reference_step", "meta_step"),
         "first_order_over_second_order": ("meta_step", "meta_step_first_order"),
         "compiled_write_over_eager": ("write", "write_compiled"),
         "compiled_read_over_eager": ("read", "read_compiled"),
@@ -313,9 +445,10 @@ def run_speed_benchmark(
 ) -> dict[str, Any]:
     """Time every phase of every config (see the module docstring); print tables, write JSON.
 
-    ``naive`` times the straightforward reference for every binary config (``True``), for none, or
-    for the configs whose names it lists (its Python loops take minutes a step on large meta-batches,
-    and on images). ``isolate`` runs each phase in a fresh process (peak memory per phase).
+    ``naive`` times the batched reference (``reference_step``) for every config (``True``), for
+    none, or for the configs whose names it lists; only second-order configs with a batch write get
+    it (the reference is that step). The name is the CLI's (``--no-naive``, ``--naive-for``).
+    ``isolate`` runs each phase in a fresh process (peak memory per phase).
     """
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
@@ -325,7 +458,7 @@ def run_speed_benchmark(
     entries = []
     for path in paths:
         config = load_config(path, overrides)
-        with_naive = config.name in naive if not isinstance(naive, bool) else naive and config.task.data == "binary"
+        with_naive = config.name in naive if not isinstance(naive, bool) else naive
         names = phase_names(config, with_naive, compile, channels_last, truncate)
         timer = _time_phase_isolated if isolate else time_phase
         timings = {}
@@ -370,8 +503,9 @@ def run_speed_benchmark(
                                                              "order through the last k write steps only",
             "meta_step_checkpointed": "the config's step with gradient checkpointing of each write and read step",
             "meta_step_channels_last": "the config's step with weights and images in channels-last layout",
-            "naive_step": "the step with ebmm.bench.naive.naive_episode_loss (second order, Python loops over "
-                          "episodes and patterns, one autograd.grad call per writing-loss term)",
+            "reference_step": "the step with ebmm.bench.speed.reference_episode_loss: the same second-order "
+                              "maths written straightforwardly (patterns batched, one autograd.grad call per "
+                              "writing-loss term, no vmap, the library's energy module)",
             "speedups": "median of the slower phase / median of the faster one (greater than 1: faster)",
             "memory": ("peak_memory_mib: torch.cuda.max_memory_allocated during the phase" if target.type == "cuda"
                        else "peak_memory_mib: rise of the process's peak RSS over its RSS before the phase"
@@ -385,3 +519,395 @@ def run_speed_benchmark(
         save_json(json_out, result)
         print(f"wrote {json_out}")
     return result
+
+
+# ---------------------------------------------------------------------- the analysis
+STEP_VARIANTS: tuple[str, ...] = ("library", "reference", "reference_paper_energy", "library_bf16")
+AnalysisPhase = tuple[str, str, int, int]  # (name, variant, torch threads per process, processes)
+
+
+def analysis_phases(config: Config, bf16: bool = True) -> list[AnalysisPhase]:
+    """The meta-steps ``run_speed_analysis`` times: each variant on 1 and 2 threads, and 2 one-thread processes."""
+    phases: list[AnalysisPhase] = [("library_1t", "library", 1, 1), ("reference_1t", "reference", 1, 1)]
+    if config.model.energy == "gated_rnn":
+        phases.append(("reference_paper_energy_1t", "reference_paper_energy", 1, 1))
+    phases += [("library_2t", "library", 2, 1), ("reference_2t", "reference", 2, 1),
+               ("library_2p_1t", "library", 1, 2)]
+    if bf16:
+        phases += [("library_bf16_1t", "library_bf16", 1, 1), ("library_bf16_2t", "library_bf16", 2, 1)]
+    return phases
+
+
+def _autocast(device: torch.device) -> torch.autocast:
+    return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
+def _setup(config: Config, device: torch.device) -> tuple[EnergyMemory, torch.Tensor, torch.Tensor]:
+    """The config's freshly seeded memory and synthetic meta-batch (as ``time_phase`` builds them)."""
+    if not has_reference(config):
+        raise ValueError(f"the speed analysis compares second-order batch-write EBMM steps; {config.name!r} is not one")
+    torch.manual_seed(config.train.seed)
+    memory = build_memory(config.model)
+    assert isinstance(memory, EnergyMemory)
+    patterns, queries = synthetic_batch(config, device)
+    return memory.to(device), patterns, queries
+
+
+def variant_loss(
+    variant: str, memory: EnergyMemory, patterns: torch.Tensor, queries: torch.Tensor
+) -> Callable[[], torch.Tensor]:
+    """The meta-loss of a step variant: the library's, the batched reference's (the memory's energy
+    module, or the paper's form of the gated RNN), or the library's under bf16 autocast."""
+    if variant == "library":
+        return lambda: memory.episode_loss(patterns, queries, "second_order")[0]
+    if variant == "reference":
+        return lambda: reference_episode_loss(memory, patterns, queries)
+    if variant == "reference_paper_energy":
+        energy = paper_gated_rnn_energy(memory)
+        return lambda: reference_episode_loss(memory, patterns, queries, energy)
+    if variant == "library_bf16":
+        def loss() -> torch.Tensor:
+            with _autocast(patterns.device):
+                return memory.episode_loss(patterns, queries, "second_order")[0]
+
+        return loss
+    raise ValueError(f"unknown step variant {variant!r}; expected one of {STEP_VARIANTS}")
+
+
+def _variant_step(config: Config, variant: str, device: torch.device) -> Callable[[], None]:
+    """One full meta-training step (loss, backward, clipping, AdamW) of a variant, ready to time."""
+    memory, patterns, queries = _setup(config, device)
+    optimizer = make_optimizer(memory, config)
+    return training_step(memory, optimizer, config, patterns, queries, "second_order",
+                         loss_fn=variant_loss(variant, memory, patterns, queries))
+
+
+def count_flops(fn: Callable[[], Any]) -> int:
+    """Matmul and convolution FLOPs of one call of ``fn``, every backward pass included.
+
+    Counts at the ATen level with the formulas of ``torch.utils.flop_counter`` (``mm``, ``addmm``,
+    ``bmm``, ``baddbmm``, convolutions, attention), so the products of the backward and
+    double-backward passes are counted as they run; elementwise operations are not counted. A
+    dispatch mode of its own instead of ``FlopCounterMode``, whose module tracker breaks
+    ``autograd.grad`` with respect to a module's input (the gradient-norm term's ∇_x E).
+    """
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils.flop_counter import flop_registry
+
+    class Counter(TorchDispatchMode):
+        total = 0
+
+        def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+            kwargs = kwargs or {}
+            out = func(*args, **kwargs)
+            formula = flop_registry.get(func._overloadpacket)
+            if formula is not None:
+                self.total += int(formula(*args, **kwargs, out_val=out))
+            return out
+
+    with Counter() as counter:
+        fn()
+    return counter.total
+
+
+def matmul_rate(device: torch.device, size: int = 2048, repeats: int = 3, dtype: torch.dtype = torch.float32) -> dict[str, Any]:
+    """GFLOP/s of a ``size``² matrix product on the current torch threads (one untimed, then ``repeats``)."""
+    generator = torch.Generator().manual_seed(0)
+    a = torch.randn(size, size, generator=generator).to(device=device, dtype=dtype)
+    b = torch.randn(size, size, generator=generator).to(device=device, dtype=dtype)
+    a @ b
+    times = []
+    for _ in range(repeats):
+        _sync(device)
+        start = time.perf_counter()
+        a @ b
+        _sync(device)
+        times.append(time.perf_counter() - start)
+    flops = 2.0 * size**3
+    return {"size": size, "dtype": str(dtype).removeprefix("torch."), "repeats": repeats,
+            "best_gflops": flops / min(times) / 1e9, "median_gflops": flops / statistics.median(times) / 1e9}
+
+
+def _wait(barrier: Any) -> None:
+    if barrier is not None:
+        barrier.wait(timeout=1800)
+
+
+def measure_step(
+    config: Config, variant: str, threads: int, steps: int, device: str, barrier: Any = None
+) -> dict[str, Any]:
+    """Time ``steps`` meta-steps of ``variant`` on ``threads`` torch threads after ``WARMUP`` untimed
+    ones, and the matmul rate on the same threads just before (``barrier``: start both together with
+    the other processes that share it)."""
+    torch.set_num_threads(threads)
+    target = torch.device(device)
+    step = _variant_step(config, variant, target)
+    for _ in range(WARMUP):
+        step()
+    _sync(target)
+    _wait(barrier)
+    rates = {"float32": matmul_rate(target)}
+    if variant.endswith("_bf16"):
+        rates["bfloat16"] = matmul_rate(target, dtype=torch.bfloat16)
+    _wait(barrier)
+    start_wall, times = time.time(), []
+    for _ in range(steps):
+        start = time.perf_counter()
+        step()
+        _sync(target)
+        times.append((time.perf_counter() - start) * 1000.0)
+    return {"variant": variant, "torch_threads": torch.get_num_threads(), "median_ms": statistics.median(times),
+            "min_ms": min(times), "times_ms": times, "start": start_wall, "end": time.time(), "matmul": rates,
+            "load_average_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
+
+
+def _measure_worker(queue: Any, barrier: Any, config: Config, variant: str, threads: int, steps: int, device: str) -> None:
+    try:
+        queue.put(measure_step(config, variant, threads, steps, device, barrier))
+    except BaseException as error:  # report to the parent instead of leaving it waiting
+        if barrier is not None:
+            barrier.abort()
+        queue.put({"error": repr(error)})
+
+
+def measure_processes(
+    config: Config, variant: str, threads: int, steps: int, device: str, processes: int = 1
+) -> list[dict[str, Any]]:
+    """``measure_step`` in ``processes`` fresh processes that run concurrently (timed phases aligned)."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    barrier = context.Barrier(processes) if processes > 1 else None
+    workers = [context.Process(target=_measure_worker, args=(queue, barrier, config, variant, threads, steps, device))
+               for _ in range(processes)]
+    for worker in workers:
+        worker.start()
+    results = [queue.get(timeout=3600) for _ in workers]
+    for worker in workers:
+        worker.join()
+    errors = [r["error"] for r in results if "error" in r]
+    if errors:
+        raise RuntimeError(f"{variant} on {processes} x {threads} threads failed: {errors[0]}")
+    return results
+
+
+def _phase_summary(results: list[dict[str, Any]], flops: int, dtype: str) -> dict[str, Any]:
+    """One analysis phase from its processes' measurements: time, throughput, matmul rate, FLOP floor."""
+    steps = sum(len(r["times_ms"]) for r in results)
+    wall = max(r["end"] for r in results) - min(r["start"] for r in results)
+    median = statistics.median([t for r in results for t in r["times_ms"]])
+    # the floor: the step's FLOPs at the fastest matmul rate this process reached on the same threads
+    rate = statistics.median([r["matmul"][dtype]["best_gflops"] for r in results])
+    floor = flops / (rate * 1e9) * 1000.0
+    return {"processes": len(results), "torch_threads": results[0]["torch_threads"], "median_ms": median,
+            "min_ms": min(t for r in results for t in r["times_ms"]),
+            "steps_per_s": steps / wall if len(results) > 1 else 1000.0 / median,
+            "matmul_dtype": dtype, "matmul_gflops_per_process": rate, "flop_floor_ms": floor,
+            "over_floor": median / floor, "load_average_1m": max(r["load_average_1m"] or 0.0 for r in results),
+            "measurements": results}
+
+
+def meta_gradient(
+    memory: EnergyMemory, patterns: torch.Tensor, queries: torch.Tensor, bf16: bool = False
+) -> tuple[float, dict[str, torch.Tensor]]:
+    """The library's second-order meta-loss and its gradient w.r.t. every parameter (zeros where unused)."""
+    params = dict(memory.named_parameters())
+    if bf16:
+        with _autocast(patterns.device):
+            loss = memory.episode_loss(patterns, queries, "second_order")[0]
+    else:
+        loss = memory.episode_loss(patterns, queries, "second_order")[0]
+    grads = torch.autograd.grad(loss, list(params.values()), allow_unused=True)
+    return float(loss), {name: torch.zeros_like(p) if g is None else g.detach()
+                         for (name, p), g in zip(params.items(), grads, strict=True)}
+
+
+def gradient_agreement(approx: dict[str, torch.Tensor], exact: dict[str, torch.Tensor]) -> dict[str, Any]:
+    """Relative error ‖a − e‖/‖e‖ and cosine of two gradients (as vectors, in float64), and the tensor
+    whose own cosine is lowest."""
+    a = torch.cat([approx[name].double().flatten() for name in exact])
+    e = torch.cat([exact[name].double().flatten() for name in exact])
+    cosines = {name: float(F.cosine_similarity(approx[name].double().flatten(), exact[name].double().flatten(), dim=0))
+               for name in exact if exact[name].abs().sum() > 0}
+    worst = min(cosines, key=lambda name: cosines[name]) if cosines else None
+    return {"relative_error": float((a - e).norm() / e.norm()), "cosine": float(F.cosine_similarity(a, e, dim=0)),
+            "worst_tensor": worst, "worst_tensor_cosine": cosines[worst] if worst is not None else None}
+
+
+def bf16_accuracy(config: Config, device: str) -> dict[str, Any]:
+    """The meta-gradient under bf16 autocast against float32 (and both against float64) at the seeded
+    initial parameters on the synthetic batch; an error message if autocast fails."""
+    target = torch.device(device)
+    memory, patterns, queries = _setup(config, target)
+    loss32, grad32 = meta_gradient(memory, patterns, queries)
+    try:
+        loss16, grad16 = meta_gradient(memory, patterns, queries, bf16=True)
+    except Exception as error:  # report, do not hide, an autocast that cannot double-backward
+        return {"error": repr(error)}
+    exact = copy.deepcopy(memory).double()
+    loss64, grad64 = meta_gradient(exact, patterns.double(), queries.double())
+    return {"loss": {"bfloat16": loss16, "float32": loss32, "float64": loss64},
+            "bf16_vs_float32": gradient_agreement(grad16, grad32),
+            "bf16_vs_float64": gradient_agreement(grad16, grad64),
+            "float32_vs_float64": gradient_agreement(grad32, grad64)}
+
+
+def _merge_json(path: str, key: str, value: Any) -> None:
+    """Store ``value`` under ``key`` of the results file at ``path``, keeping its other keys."""
+    data: dict[str, Any] = load_json(path) if Path(path).is_file() else {}
+    data.setdefault("benchmark", "speed")
+    data.setdefault("configs", [])
+    data[key] = value
+    save_json(path, data)
+
+
+def run_speed_analysis(
+    config_path: str,
+    overrides: Sequence[str] = (),
+    steps: int = 5,
+    json_out: str | None = None,
+    device: str = "cpu",
+    note: str = "",
+    bf16: bool = True,
+    phases: Sequence[AnalysisPhase] | None = None,
+) -> dict[str, Any]:
+    """Library vs batched reference, FLOPs and the matmul floor, threads and processes, bf16.
+
+    Every timed phase runs in fresh processes (``analysis_phases``; ``phases`` chooses others);
+    FLOPs (``count_flops`` of one whole step per variant) and the bf16 accuracy are computed here.
+    ``note`` records what else ran on the machine. Prints a Markdown summary; with ``json_out``,
+    stores the result under that file's ``"analysis"`` key.
+    """
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    config = load_config(config_path, list(overrides))
+    target = torch.device(device)
+    chosen = list(phases) if phases is not None else analysis_phases(config, bf16)
+    load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
+    started = time.time()
+    torch.set_num_threads(1)
+    variants = dict.fromkeys(["library"] + [variant.removesuffix("_bf16") for _, variant, _, _ in chosen])
+    flops = {variant: count_flops(_variant_step(config, variant, target)) for variant in variants}
+    timed = {}
+    for name, variant, threads, processes in chosen:
+        results = measure_processes(config, variant, threads, steps, device, processes)
+        base = variant.removesuffix("_bf16")
+        timed[name] = {"variant": variant, **_phase_summary(results, flops[base], "bfloat16" if variant != base else "float32")}
+        print(f"  {name}: {timed[name]['median_ms']:.0f} ms, {timed[name]['steps_per_s']:.2f} steps/s, "
+              f"{timed[name]['over_floor']:.2f}x the FLOP floor", flush=True)
+    torch.set_num_threads(1)
+    accuracy = bf16_accuracy(config, device) if bf16 else None
+    analysis: dict[str, Any] = {
+        "command": command_line(),
+        "git_revision": git_revision(),
+        "config": config.name,
+        "config_path": str(config_path),
+        "overrides": list(overrides),
+        "summary": _summary(config, max(config.task.patterns)),
+        "steps": steps,
+        "warmup": WARMUP,
+        "device": describe_device(target),
+        "load_average_before": list(load_before) if load_before else None,
+        "load_average_after": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "note": note,
+        "seconds": time.time() - started,
+        "flops": flops,
+        "phases": timed,
+        "ratios": _analysis_ratios(timed, flops),
+        "bf16_accuracy": accuracy,
+        "notes": {
+            "library": "memory.episode_loss(patterns, queries, 'second_order') + backward + clip_grad_norm_ + "
+                       "AdamW, as ebmm.train takes a step",
+            "reference": "the same step with ebmm.bench.speed.reference_episode_loss (patterns batched, one "
+                         "autograd.grad(create_graph=True) per writing-loss term, no vmap) and the library's "
+                         "energy module",
+            "reference_paper_energy": "the reference with the gated RNN written as the paper states it "
+                                      "(ebmm.bench.speed.paper_gated_rnn_energy)",
+            "library_bf16": "the library step with its loss under torch.autocast(dtype=torch.bfloat16)",
+            "flops": "matmul/convolution FLOPs of one whole step (the formulas of torch.utils.flop_counter at "
+                     "the ATen level: backward and double backward included, elementwise work not counted)",
+            "flop_floor_ms": "flops / best rate of a 2048x2048 matrix product (the variant's dtype) measured in "
+                             "the same process on the same threads just before the timed steps",
+            "phases": "each in fresh processes; NAME_Nt: N torch threads; NAME_2p_1t: two one-thread processes "
+                      "timing the same step concurrently (steps_per_s: both together, over the wall time)",
+            "bf16_accuracy": "meta-gradient of the seeded initial parameters on the synthetic batch: bf16 "
+                             "autocast against float32 and float64, float32 against float64",
+        },
+    }
+    print(analysis_markdown(analysis))
+    if json_out:
+        _merge_json(json_out, "analysis", analysis)
+        print(f"wrote the analysis into {json_out}")
+    return analysis
+
+
+def _analysis_ratios(timed: dict[str, Any], flops: dict[str, int]) -> dict[str, float]:
+    """Ratios of medians and throughputs between analysis phases (greater than 1: the second is faster)."""
+    pairs = {
+        "reference_over_library_1t": ("reference_1t", "library_1t"),
+        "paper_energy_reference_over_library_1t": ("reference_paper_energy_1t", "library_1t"),
+        "reference_over_library_2t": ("reference_2t", "library_2t"),
+        "library_1t_over_2t": ("library_1t", "library_2t"),
+        "library_fp32_over_bf16_1t": ("library_1t", "library_bf16_1t"),
+        "library_fp32_over_bf16_2t": ("library_2t", "library_bf16_2t"),
+    }
+    out = {key: timed[slow]["median_ms"] / timed[fast]["median_ms"] for key, (slow, fast) in pairs.items()
+           if slow in timed and fast in timed}
+    for many in ("library_2t", "library_2p_1t"):
+        if many in timed and "library_1t" in timed:
+            out[f"throughput_{many}_over_1t"] = timed[many]["steps_per_s"] / timed["library_1t"]["steps_per_s"]
+    if "reference" in flops:
+        out["reference_flops_over_library"] = flops["reference"] / flops["library"]
+    if "reference_paper_energy" in flops:
+        out["paper_energy_reference_flops_over_library"] = flops["reference_paper_energy"] / flops["library"]
+    return out
+
+
+def analysis_markdown(analysis: dict[str, Any]) -> str:
+    """The analysis as Markdown: one row per timed phase, then the FLOP counts and the bf16 accuracy."""
+    lines = [f"`{analysis['config']}`: {analysis['summary']}; median of {analysis['steps']} steps after "
+             f"{analysis['warmup']} warm-up steps.", "",
+             "| step | threads × processes | ms per step | steps/s | GFLOP per step | matmul GFLOP/s per process "
+             "| FLOP floor ms | × floor |", "|---|---|---|---|---|---|---|---|"]
+    for name, phase in analysis["phases"].items():
+        base = phase["variant"].removesuffix("_bf16")
+        lines.append(
+            f"| {name} | {phase['torch_threads']} × {phase['processes']} | {phase['median_ms']:,.0f} | "
+            f"{phase['steps_per_s']:.2f} | {analysis['flops'][base] / 1e9:.1f} | "
+            f"{phase['matmul_gflops_per_process']:.0f} ({phase['matmul_dtype']}) | {phase['flop_floor_ms']:,.0f} | "
+            f"{phase['over_floor']:.2f} |")
+    ratios = analysis["ratios"]
+    if ratios:
+        lines += ["", "| ratio | value |", "|---|---|"] + [f"| {key} | {value:.2f} |" for key, value in ratios.items()]
+    accuracy = analysis.get("bf16_accuracy")
+    if accuracy and "error" in accuracy:
+        lines += ["", f"bf16 autocast failed: `{accuracy['error']}`"]
+    elif accuracy:
+        lines += ["", "| meta-gradient | relative error | cosine | lowest per-tensor cosine |", "|---|---|---|---|"]
+        for key in ("bf16_vs_float32", "bf16_vs_float64", "float32_vs_float64"):
+            a = accuracy[key]
+            worst = "–" if a["worst_tensor"] is None else f"{a['worst_tensor_cosine']:.4f} (`{a['worst_tensor']}`)"
+            lines.append(f"| {key.replace('_', ' ')} | {a['relative_error']:.2e} | {a['cosine']:.6f} | {worst} |")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m ebmm.bench.speed --config CONFIG [--steps 5] [--json results/speed.json]``: the analysis."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="EBMM meta-step against the batched reference and the FLOP floor")
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--json", default=None, help="results file to store the analysis in (its 'analysis' key)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--note", default="", help="what else ran on the machine")
+    parser.add_argument("--no-bf16", action="store_true")
+    args = parser.parse_args(argv)
+    run_speed_analysis(args.config, args.overrides, args.steps, args.json, args.device, args.note, not args.no_bf16)
+    return 0
+
+
+if __name__ == "__main__":
+    from ebmm.bench import speed as _speed  # workers must pickle as ebmm.bench.speed, not __main__
+
+    sys.exit(_speed.main())

@@ -1,8 +1,8 @@
 """Energy networks: the protocol and the architectures that ship with ebmm."""
 
 from ebmm.energy.autoencoder import AutoencoderEnergy
-from ebmm.energy.codec_slots import CodecSlotEnergy
 from ebmm.energy.base import count_floats, he_init_, is_memory_parameter, writable_names
+from ebmm.energy.codec_slots import CodecSlotEnergy
 from ebmm.energy.conv import ConvEnergy, FCEnergy, imagenet64_energy
 from ebmm.energy.gated_rnn import GatedRNNEnergy
 from ebmm.energy.registry import ENERGIES, build_energy

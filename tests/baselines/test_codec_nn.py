@@ -1,0 +1,84 @@
+"""The trivial image references: worst-square selection and paste, codec_nn and the verbatim store."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ebmm.baselines.codec_nn import LinearCodecMemory, VerbatimMemory, select_and_paste, worst_square
+from ebmm.linear_codec import fit_pca
+
+
+def block(images: torch.Tensor, top: int, left: int, size: int, value: float) -> torch.Tensor:
+    out = images.clone()
+    out[..., top:top + size, left:left + size] = value
+    return out
+
+
+def test_worst_square_finds_the_corrupted_corner() -> None:
+    errors = torch.zeros(2, 1, 8, 8)
+    errors[0, 0, 2:5, 3:6] = 1.0
+    errors[1, 0, 5:8, 0:3] = 2.0
+    sums, corner = worst_square(errors, 3)
+    assert sums.tolist() == [9.0, 18.0]
+    assert corner.tolist() == [[2, 3], [5, 0]]
+
+
+def test_select_and_paste_restores_the_block_and_keeps_the_rest() -> None:
+    torch.manual_seed(0)
+    stored = torch.rand(1, 5, 1, 8, 8).round()
+    queries = block(stored, 1, 2, 3, 0.5)  # every image corrupted at the same square
+    queries[0, :, :, 7, 7] = 1 - queries[0, :, :, 7, 7]  # and one pixel outside it
+    read = select_and_paste(queries, stored, 3)
+    assert torch.equal(read[..., 1:4, 2:5], stored[..., 1:4, 2:5])
+    outside = torch.ones(8, 8, dtype=torch.bool)
+    outside[1:4, 2:5] = False
+    assert torch.equal(read[..., outside], queries[..., outside])  # the read never touches the rest
+
+
+def test_codec_nn_is_exact_for_images_in_its_span() -> None:
+    torch.manual_seed(1)
+    images = torch.rand(4, 1, 8, 8).round()
+    mean, basis = fit_pca(images, 8)  # 4 images span at most 3 directions around their mean
+    memory = LinearCodecMemory(mean, basis, (1, 8, 8), window=3)
+    patterns = images.unsqueeze(0)
+    state = memory.write(patterns)
+    assert memory.memory_floats(state) == 4 * basis.shape[0]
+    torch.testing.assert_close(memory.decode(state), patterns, atol=1e-5, rtol=0)
+    queries = block(patterns, 4, 4, 3, 0.5)
+    torch.testing.assert_close(memory.read(queries, state).patterns, patterns, atol=1e-5, rtol=0)
+
+
+def test_codec_nn_with_fewer_coefficients_is_worse_than_with_more() -> None:
+    torch.manual_seed(2)
+    images = torch.rand(40, 1, 8, 8)
+    mean, basis = fit_pca(images, 30)
+    patterns, queries = images[:10].unsqueeze(0), block(images[:10].unsqueeze(0), 2, 2, 4, 0.0)
+    errors = []
+    for k in (2, 30):
+        memory = LinearCodecMemory(mean, basis[:k], (1, 8, 8), window=4)
+        errors.append(float((memory.read(queries, memory.write(patterns)).patterns - patterns).pow(2).sum()))
+    assert errors[1] < errors[0]
+
+
+@pytest.mark.parametrize(("bits", "floats"), [(1, 2 * 64 // 32), (8, 2 * 3 * 64 * 8 // 32)])
+def test_verbatim_counts_bits_and_reads_exactly(bits: int, floats: int) -> None:
+    channels = 1 if bits == 1 else 3
+    torch.manual_seed(3)
+    patterns = torch.rand(1, 2, channels, 8, 8)
+    patterns = patterns.round() if bits == 1 else torch.round(patterns * 255) / 255
+    memory = VerbatimMemory((channels, 8, 8), bits, window=3)
+    state = memory.write(patterns)
+    assert memory.memory_bits(state) == 2 * channels * 64 * bits
+    assert memory.memory_floats(state) == floats
+    read = memory.read(block(patterns, 0, 0, 3, 0.5), state).patterns
+    torch.testing.assert_close(read, patterns)
+
+
+def test_bad_input_is_named() -> None:
+    with pytest.raises(ValueError, match="basis must be"):
+        LinearCodecMemory(torch.zeros(4), torch.zeros(2, 5), (1, 2, 2))
+    with pytest.raises(ValueError, match="bits must be"):
+        VerbatimMemory((1, 4, 4), bits=3)
+    with pytest.raises(ValueError, match="window"):
+        select_and_paste(torch.zeros(1, 1, 1, 4, 4), torch.zeros(1, 1, 1, 4, 4), 5)
