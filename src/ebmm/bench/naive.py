@@ -1,6 +1,6 @@
-"""A deliberately straightforward EBMM meta-loss: the reference the library is timed against.
+"""A per-pattern EBMM meta-loss: a test oracle for the library, not a speed baseline.
 
-This is the implementation a new user would write from the method's equations: Python loops over
+It follows the method's equations one pattern at a time: Python loops over
 episodes and over patterns, each pattern's energy evaluated on its own (unbatched) with
 ``functional_call``, and one ``torch.autograd.grad`` call per write-loss term (the prior term
 included, though its gradient is simply ``2(θ − θ̄)``). No ``vmap``, no batching.
@@ -8,7 +8,9 @@ included, though its gradient is simply ``2(θ − θ̄)``). No ``vmap``, no bat
 It reads every meta-parameter from an ``EnergyMemory`` (θ̄, write rates, read schedule, write
 terms, value range), so for the same memory it computes the same loss as
 ``memory.episode_loss(patterns, queries, "second_order")`` and the same meta-gradient; the tests
-use it as an independent cross-check of the library.
+use it as an independent cross-check of the library. Its loops make it far slower than anyone who
+batches the patterns would be, so speed is measured against the batched reference
+``ebmm.bench.speed.reference_episode_loss`` instead.
 """
 
 from __future__ import annotations

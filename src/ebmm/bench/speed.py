@@ -24,8 +24,8 @@ every phase runs in a fresh process, so this is the phase's own peak, otherwise 
 needs less than an earlier one shows no rise.
 
 ``run_speed_analysis`` (``python -m ebmm.bench.speed``) answers "how fast, honestly" for one config:
-the library's meta-step against the batched reference, the step's matmul FLOPs (``FlopCounterMode``,
-double backward included) against the machine's measured sgemm rate (the FLOP floor), one thread
+the library's meta-step against the batched reference, the step's matmul FLOPs (``count_flops``:
+torch's FLOP formulas, double backward included) against the machine's measured sgemm rate (the FLOP floor), one thread
 against two and two one-thread processes, and bf16 autocast (speed and meta-gradient accuracy). It
 stores its result under the ``"analysis"`` key of the results file and keeps the file's other keys.
 """
@@ -634,7 +634,8 @@ def _wait(barrier: Any) -> None:
 
 
 def measure_step(
-    config: Config, variant: str, threads: int, steps: int, device: str, barrier: Any = None
+    config: Config, variant: str, threads: int, steps: int, device: str, barrier: Any = None,
+    matmul_size: int = 2048,
 ) -> dict[str, Any]:
     """Time ``steps`` meta-steps of ``variant`` on ``threads`` torch threads after ``WARMUP`` untimed
     ones, and the matmul rate on the same threads just before (``barrier``: start both together with
@@ -646,9 +647,9 @@ def measure_step(
         step()
     _sync(target)
     _wait(barrier)
-    rates = {"float32": matmul_rate(target)}
+    rates = {"float32": matmul_rate(target, matmul_size)}
     if variant.endswith("_bf16"):
-        rates["bfloat16"] = matmul_rate(target, dtype=torch.bfloat16)
+        rates["bfloat16"] = matmul_rate(target, matmul_size, dtype=torch.bfloat16)
     _wait(barrier)
     start_wall, times = time.time(), []
     for _ in range(steps):
@@ -661,9 +662,11 @@ def measure_step(
             "load_average_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
 
 
-def _measure_worker(queue: Any, barrier: Any, config: Config, variant: str, threads: int, steps: int, device: str) -> None:
+def _measure_worker(
+    queue: Any, barrier: Any, config: Config, variant: str, threads: int, steps: int, device: str, matmul_size: int
+) -> None:
     try:
-        queue.put(measure_step(config, variant, threads, steps, device, barrier))
+        queue.put(measure_step(config, variant, threads, steps, device, barrier, matmul_size))
     except BaseException as error:  # report to the parent instead of leaving it waiting
         if barrier is not None:
             barrier.abort()
@@ -671,13 +674,13 @@ def _measure_worker(queue: Any, barrier: Any, config: Config, variant: str, thre
 
 
 def measure_processes(
-    config: Config, variant: str, threads: int, steps: int, device: str, processes: int = 1
+    config: Config, variant: str, threads: int, steps: int, device: str, processes: int = 1, matmul_size: int = 2048
 ) -> list[dict[str, Any]]:
     """``measure_step`` in ``processes`` fresh processes that run concurrently (timed phases aligned)."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     barrier = context.Barrier(processes) if processes > 1 else None
-    workers = [context.Process(target=_measure_worker, args=(queue, barrier, config, variant, threads, steps, device))
+    workers = [context.Process(target=_measure_worker, args=(queue, barrier, config, variant, threads, steps, device, matmul_size))
                for _ in range(processes)]
     for worker in workers:
         worker.start()
@@ -717,7 +720,7 @@ def meta_gradient(
     else:
         loss = memory.episode_loss(patterns, queries, "second_order")[0]
     grads = torch.autograd.grad(loss, list(params.values()), allow_unused=True)
-    return float(loss), {name: torch.zeros_like(p) if g is None else g.detach()
+    return float(loss.detach()), {name: torch.zeros_like(p) if g is None else g.detach()
                          for (name, p), g in zip(params.items(), grads, strict=True)}
 
 
@@ -769,10 +772,14 @@ def run_speed_analysis(
     note: str = "",
     bf16: bool = True,
     phases: Sequence[AnalysisPhase] | None = None,
+    isolate: bool = True,
+    matmul_size: int = 2048,
 ) -> dict[str, Any]:
     """Library vs batched reference, FLOPs and the matmul floor, threads and processes, bf16.
 
-    Every timed phase runs in fresh processes (``analysis_phases``; ``phases`` chooses others);
+    Every timed phase runs in fresh processes (``analysis_phases``; ``phases`` chooses others;
+    ``isolate=False`` times one-process phases in this process, for tests); ``matmul_size``: the
+    side of the square matrix product whose rate sets the FLOP floor;
     FLOPs (``count_flops`` of one whole step per variant) and the bf16 accuracy are computed here.
     ``note`` records what else ran on the machine. Prints a Markdown summary; with ``json_out``,
     stores the result under that file's ``"analysis"`` key.
@@ -784,18 +791,26 @@ def run_speed_analysis(
     chosen = list(phases) if phases is not None else analysis_phases(config, bf16)
     load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
     started = time.time()
-    torch.set_num_threads(1)
-    variants = dict.fromkeys(["library"] + [variant.removesuffix("_bf16") for _, variant, _, _ in chosen])
-    flops = {variant: count_flops(_variant_step(config, variant, target)) for variant in variants}
-    timed = {}
-    for name, variant, threads, processes in chosen:
-        results = measure_processes(config, variant, threads, steps, device, processes)
-        base = variant.removesuffix("_bf16")
-        timed[name] = {"variant": variant, **_phase_summary(results, flops[base], "bfloat16" if variant != base else "float32")}
-        print(f"  {name}: {timed[name]['median_ms']:.0f} ms, {timed[name]['steps_per_s']:.2f} steps/s, "
-              f"{timed[name]['over_floor']:.2f}x the FLOP floor", flush=True)
-    torch.set_num_threads(1)
-    accuracy = bf16_accuracy(config, device) if bf16 else None
+    saved_threads = torch.get_num_threads()
+    try:  # FLOPs and accuracy on one thread; the timed phases set their own
+        torch.set_num_threads(1)
+        variants = dict.fromkeys(["library"] + [variant.removesuffix("_bf16") for _, variant, _, _ in chosen])
+        flops = {variant: count_flops(_variant_step(config, variant, target)) for variant in variants}
+        timed = {}
+        for name, variant, threads, processes in chosen:
+            if isolate or processes > 1:
+                results = measure_processes(config, variant, threads, steps, device, processes, matmul_size)
+            else:
+                results = [measure_step(config, variant, threads, steps, device, matmul_size=matmul_size)]
+            base = variant.removesuffix("_bf16")
+            dtype = "bfloat16" if variant != base else "float32"
+            timed[name] = {"variant": variant, **_phase_summary(results, flops[base], dtype)}
+            print(f"  {name}: {timed[name]['median_ms']:.0f} ms, {timed[name]['steps_per_s']:.2f} steps/s, "
+                  f"{timed[name]['over_floor']:.2f}x the FLOP floor", flush=True)
+        torch.set_num_threads(1)
+        accuracy = bf16_accuracy(config, device) if bf16 else None
+    finally:
+        torch.set_num_threads(saved_threads)
     analysis: dict[str, Any] = {
         "command": command_line(),
         "git_revision": git_revision(),
@@ -805,6 +820,7 @@ def run_speed_analysis(
         "summary": _summary(config, max(config.task.patterns)),
         "steps": steps,
         "warmup": WARMUP,
+        "matmul_size": matmul_size,
         "device": describe_device(target),
         "load_average_before": list(load_before) if load_before else None,
         "load_average_after": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
@@ -825,8 +841,9 @@ def run_speed_analysis(
             "library_bf16": "the library step with its loss under torch.autocast(dtype=torch.bfloat16)",
             "flops": "matmul/convolution FLOPs of one whole step (the formulas of torch.utils.flop_counter at "
                      "the ATen level: backward and double backward included, elementwise work not counted)",
-            "flop_floor_ms": "flops / best rate of a 2048x2048 matrix product (the variant's dtype) measured in "
-                             "the same process on the same threads just before the timed steps",
+            "flop_floor_ms": "flops / the best rate of a matmul_size x matmul_size matrix product in the variant's "
+                             "dtype, measured in the same process on the same threads just before the timed steps "
+                             "(3 repeats after one untimed)",
             "phases": "each in fresh processes; NAME_Nt: N torch threads; NAME_2p_1t: two one-thread processes "
                       "timing the same step concurrently (steps_per_s: both together, over the wall time)",
             "bf16_accuracy": "meta-gradient of the seeded initial parameters on the synthetic batch: bf16 "
@@ -872,7 +889,7 @@ def analysis_markdown(analysis: dict[str, Any]) -> str:
         base = phase["variant"].removesuffix("_bf16")
         lines.append(
             f"| {name} | {phase['torch_threads']} × {phase['processes']} | {phase['median_ms']:,.0f} | "
-            f"{phase['steps_per_s']:.2f} | {analysis['flops'][base] / 1e9:.1f} | "
+            f"{phase['steps_per_s']:.2f} | {analysis['flops'][base] / 1e9:.3g} | "
             f"{phase['matmul_gflops_per_process']:.0f} ({phase['matmul_dtype']}) | {phase['flop_floor_ms']:,.0f} | "
             f"{phase['over_floor']:.2f} |")
     ratios = analysis["ratios"]
@@ -885,7 +902,7 @@ def analysis_markdown(analysis: dict[str, Any]) -> str:
         lines += ["", "| meta-gradient | relative error | cosine | lowest per-tensor cosine |", "|---|---|---|---|"]
         for key in ("bf16_vs_float32", "bf16_vs_float64", "float32_vs_float64"):
             a = accuracy[key]
-            worst = "–" if a["worst_tensor"] is None else f"{a['worst_tensor_cosine']:.4f} (`{a['worst_tensor']}`)"
+            worst = "–" if a["worst_tensor"] is None else f"{a['worst_tensor_cosine']:.6f} (`{a['worst_tensor']}`)"
             lines.append(f"| {key.replace('_', ' ')} | {a['relative_error']:.2e} | {a['cosine']:.6f} | {worst} |")
     return "\n".join(lines)
 
