@@ -141,9 +141,15 @@ def test_bench_images_end_to_end(run: tuple[Path, str], data: Path, tmp_path: Pa
     assert result["metric"] == "hamming"  # Omniglot is binarised
     assert result["protocol"]["patterns"] == [4] and result["protocol"]["episodes"] == 2
     assert result["protocol"]["corruption"]["name"] == "block_noise" and result["protocol"]["corruption"]["size"] == 8
-    models = ["query", "tiny_run", "tiny_run (no write)", "modern_hopfield", "hopfield_pinv", "hopfield_storkey",
-              "hopfield_hebb"]
+    codecs = [name for name in result["results"] if name.startswith("codec_nn (")]
+    assert codecs and all(result["results"][name]["4"]["memory_floats"] == int(name[10:].split()[0]) for name in codecs)
+    models = ["query", "tiny_run", "tiny_run (no write)", *codecs, "verbatim", "modern_hopfield", "hopfield_pinv",
+              "hopfield_storkey", "hopfield_hebb"]
     assert list(result["results"]) == models
+    for name in models:  # the specificity controls are in every row
+        assert {"unrelated", "right_over_unrelated"} <= set(result["results"][name]["4"])
+    assert "nothing" in result["results"]["tiny_run"]["4"]
+    assert result["results"]["verbatim"]["4"]["memory_bits"] == 4 * 32 * 32  # one bit per binary pixel
     for name in models:
         assert set(result["results"][name]["4"]) >= {"mean", "p5", "p95", "memory_floats", "memory_bits"}
     assert result["results"]["tiny_run"]["4"]["memory_floats"] == FLOATS
@@ -242,7 +248,8 @@ def test_demo_writes_the_picture(run: tuple[Path, str], data: Path, tmp_path: Pa
     assert picture.read_bytes().startswith(PNG)
     assert str(picture.resolve()) in captured.out and "saved the picture" in captured.out
     assert "4 omniglot test" in captured.out and f"({FLOATS:,} floats)" in captured.out
-    assert "modern_hopfield" in captured.out and "hopfield_pinv" in captured.out and "seed 3" in captured.out
+    assert "modern_hopfield" in captured.out and "codec_nn (" in captured.out and "seed 3" in captured.out
+    assert "right  unrelated   nothing" in captured.out
 
 
 def test_data_prepare_uses_the_preparer(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,

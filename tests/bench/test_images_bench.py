@@ -9,7 +9,7 @@ import torch
 
 from ebmm.baselines.hopfield import HopfieldMemory
 from ebmm.baselines.modern_hopfield import ModernHopfieldMemory, default_betas
-from ebmm.bench.harness import benchmark_memories, format_table, git_revision
+from ebmm.bench.harness import UNRELATED_SEED_OFFSET, benchmark_memories, format_table, git_revision
 from ebmm.bench.images import (
     BETA_EPISODES,
     PAPER_IMAGES,
@@ -157,9 +157,10 @@ def test_git_revision_is_a_string() -> None:
 # ---------------------------------------------------------------- references
 
 
-def test_reference_memories_grey_images_get_only_modern_hopfield() -> None:
-    models, setup = reference_memories(image_set("train"), CORRUPT, 4, seed=0)
-    assert list(models) == ["modern_hopfield"]
+def test_reference_memories_grey_images_get_the_trivial_references_and_modern_hopfield() -> None:
+    models, setup = reference_memories(image_set("train"), CORRUPT, 4, seed=0, codec_sizes=[8, 16])
+    assert list(models) == ["codec_nn (8 floats)", "codec_nn (16 floats)", "verbatim", "modern_hopfield"]
+    assert setup["codec_nn"]["coefficients_per_image"] == [2, 4] and setup["verbatim"]["bits_per_value"] == 8
     beta = setup["modern_hopfield"]["beta"]
     assert isinstance(models["modern_hopfield"], ModernHopfieldMemory) and models["modern_hopfield"].beta == beta
     grid = default_betas(1024)
@@ -168,20 +169,22 @@ def test_reference_memories_grey_images_get_only_modern_hopfield() -> None:
     assert list(table) == [f"{b:.6g}" for b in grid]
     assert table[f"{beta:.6g}"] == min(table.values())
     assert setup["modern_hopfield"]["chosen_on"] == f"{BETA_EPISODES} train-split episodes of 4 images"
-    again = reference_memories(image_set("train"), CORRUPT, 4, seed=0)[1]
+    again = reference_memories(image_set("train"), CORRUPT, 4, seed=0, codec_sizes=[8, 16])[1]
     assert again == setup
 
 
 def test_reference_memories_add_classical_rules_for_binary_images() -> None:
-    models, _ = reference_memories(image_set("train", binary=True), CORRUPT, 4, seed=0)
-    assert list(models) == ["modern_hopfield", "hopfield_pinv", "hopfield_storkey", "hopfield_hebb"]
+    models, _ = reference_memories(image_set("train", binary=True), CORRUPT, 4, seed=0, codec_sizes=[])
+    assert list(models) == ["verbatim", "modern_hopfield", "hopfield_pinv", "hopfield_storkey", "hopfield_hebb"]
     assert all(isinstance(models[f"hopfield_{r}"], HopfieldMemory) for r in ("pinv", "storkey", "hebb"))
     forced, _ = reference_memories(image_set("train"), CORRUPT, 4, seed=0, classical=True)
     assert "hopfield_pinv" in forced
-    dropped, _ = reference_memories(image_set("train", binary=True), CORRUPT, 4, seed=0, classical=False)
-    assert list(dropped) == ["modern_hopfield"]
-    chosen, _ = reference_memories(image_set("train", binary=True), CORRUPT, 4, seed=0, rules=("pinv",))
-    assert list(chosen) == ["modern_hopfield", "hopfield_pinv"]
+    dropped, _ = reference_memories(image_set("train", binary=True), CORRUPT, 4, seed=0, classical=False,
+                                    codec_sizes=[])
+    assert list(dropped) == ["verbatim", "modern_hopfield"]
+    chosen, _ = reference_memories(image_set("train", binary=True), CORRUPT, 4, seed=0, rules=("pinv",),
+                                   codec_sizes=[])
+    assert list(chosen) == ["verbatim", "modern_hopfield", "hopfield_pinv"]
 
 
 def test_unwritten_memory_reads_under_the_initial_weights() -> None:
@@ -290,7 +293,44 @@ def test_benchmark_on_loaded_data_and_checkpoint(tmp_path: Path) -> None:
     assert len(test) == 4 and len(train) == 16 and not test.binary
     checkpoint = save_checkpoint(tmp_path / "ckpt", tiny_memory())
     models = dict(load_checkpoints([checkpoint], tuple(test.images.shape[1:])))
-    refs, _ = reference_memories(train, CORRUPT, 4, seed=0)
+    refs, _ = reference_memories(train, CORRUPT, 4, seed=0, codec_sizes=[])
     results = benchmark_images({**models, **refs}, test, CORRUPT, [4], episodes=2, seed=0)
-    assert list(results) == ["query", "ckpt", "modern_hopfield"]
+    assert list(results) == ["query", "ckpt", "verbatim", "modern_hopfield"]
     assert results["ckpt"]["4"]["memory_floats"] == TINY_FLOATS
+
+
+def test_specificity_and_quantised_reads_are_computed_as_stated() -> None:
+    """right = error after writing the episode's images, unrelated = after writing other images of the
+    split, nothing = with nothing written; quantised reads use the state rounded to b bits."""
+    from ebmm.baselines.codec_nn import VerbatimMemory
+    from ebmm.quantize import quantize_state
+
+    images = image_set("test")
+    verbatim = VerbatimMemory(SHAPE, bits=8, window=8)
+    memory = tiny_memory()
+    models = {"verbatim": verbatim, "ebmm": memory}
+    results = benchmark_images(models, images, CORRUPT, [3], episodes=2, seed=5, specificity=True, quantize=[4])
+    metric = squared_errors
+    generator = torch.Generator().manual_seed(5 * 1000 + 3)
+    others_generator = torch.Generator().manual_seed(5 * 1000 + 3 + UNRELATED_SEED_OFFSET)
+    patterns = sample_episodes(images.images, 2, 3, generator)
+    queries = CORRUPT(patterns, generator)
+    others = sample_episodes(images.images, 2, 3, others_generator)
+    for name, model in models.items():
+        with torch.no_grad():
+            state = model.write(patterns)
+            right = metric(model.read(queries, state).patterns, patterns).mean()
+            unrelated = metric(model.read(queries, model.write(others)).patterns, patterns).mean()
+            quantised = metric(model.read(queries, quantize_state(state, 4)).patterns, patterns).mean()
+        cell = results[name]["3"]
+        assert cell["mean"] == pytest.approx(float(right), rel=1e-5)
+        assert cell["unrelated"] == pytest.approx(float(unrelated), rel=1e-5)
+        assert cell["right_over_unrelated"] == pytest.approx(cell["mean"] / cell["unrelated"])
+        assert cell["quantized"]["4"]["mean"] == pytest.approx(float(quantised), rel=1e-5)
+        assert cell["quantized"]["4"]["memory_bits"] == 4 * cell["memory_floats"]
+    with torch.no_grad():
+        nothing = metric(memory.read(queries, memory.empty_state(2)).patterns, patterns).mean()
+    assert results["ebmm"]["3"]["nothing"] == pytest.approx(float(nothing), rel=1e-5)
+    assert "nothing" not in results["verbatim"]["3"]  # no empty state to read from
+    assert results["verbatim"]["3"]["mean"] < results["verbatim"]["3"]["unrelated"]
+    assert results["query"]["3"]["unrelated"] == results["query"]["3"]["mean"]

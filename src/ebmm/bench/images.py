@@ -17,7 +17,7 @@ import torch
 from ebmm.baselines.codec_nn import LinearCodecMemory, VerbatimMemory
 from ebmm.baselines.hopfield import HopfieldMemory
 from ebmm.baselines.modern_hopfield import ModernHopfieldMemory, choose_beta
-from ebmm.bench.harness import benchmark_memories, command_line, git_revision
+from ebmm.bench.harness import benchmark_memories, command_line, device_of, git_revision
 from ebmm.build import load_memory, resolve_checkpoint
 from ebmm.checkpoint import load_json
 from ebmm.corruption import Corruption
@@ -123,6 +123,7 @@ def reference_memories(
     sizes = sorted({size // count for size in codec_sizes if size // count >= 1})
     if sizes:
         mean, basis = fit_pca(train.images, max(sizes))
+        sizes = sorted({min(k, basis.shape[0]) for k in sizes})  # the data may have fewer directions
         for k in sizes:
             models[f"codec_nn ({k * count} floats)"] = LinearCodecMemory(mean, basis[:k], shape, window)
     models["verbatim"] = VerbatimMemory(shape, 1 if train.binary else 8, window)
@@ -181,6 +182,26 @@ def retrieval_grid(
     out = memory.read(queries.to(device), state, keep_iterates=True)
     assert out.iterates is not None
     rows = [patterns[0, :show], queries[0, :show], *[it[0, :show].detach().cpu() for it in out.iterates]]
+    return torch.stack(rows)
+
+
+def recall_grid(
+    models: dict[str, AssociativeMemory], images: ImageSet, corrupt: Corruption, count: int, seed: int, show: int = 8
+) -> torch.Tensor:
+    """Rows of ``show`` images from one episode: originals, queries, then each model's read.
+
+    Every model writes the same ``count`` images and reads the same queries. Returns
+    ``(2 + len(models), show, C, H, W)`` in [0, 1].
+    """
+    generator = torch.Generator().manual_seed(seed)
+    patterns = sample_episodes(images.images, 1, count, generator)
+    queries = corrupt(patterns, generator)
+    rows = [patterns[0, :show], queries[0, :show]]
+    for model in models.values():
+        device = device_of(model)
+        with torch.no_grad():
+            out = model.read(queries.to(device), model.write(patterns.to(device)))
+        rows.append(out.patterns[0, :show].detach().cpu())
     return torch.stack(rows)
 
 

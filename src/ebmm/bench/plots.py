@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -179,10 +180,15 @@ def plot_images(result: dict[str, Any], out: str | Path) -> Path:
     return _save(fig, out)
 
 
-def plot_grid(grid: Any, out: str | Path, title: str = "") -> Path:
-    """A grid of images ``(rows, columns, C, H, W)`` in [0, 1]; row 0 originals, 1 queries, then reads."""
+def plot_grid(grid: Any, out: str | Path, title: str = "", labels: Sequence[str] | None = None) -> Path:
+    """A grid of images ``(rows, columns, C, H, W)`` in [0, 1]; row 0 originals, 1 queries, then reads.
+
+    ``labels`` names the rows (default: original, query, read 1, read 2, ...).
+    """
     rows, columns = int(grid.shape[0]), int(grid.shape[1])
-    labels = ["original", "query", *[f"read {k}" for k in range(1, rows - 1)]]
+    labels = list(labels) if labels is not None else ["original", "query", *[f"read {k}" for k in range(1, rows - 1)]]
+    if len(labels) != rows:
+        raise ValueError(f"labels must name every one of the {rows} rows, got {len(labels)}")
     fig, axes = plt.subplots(rows, columns, figsize=(columns * 0.9 + 0.8, rows * 0.9 + 0.4), squeeze=False)
     for r in range(rows):
         for c in range(columns):
