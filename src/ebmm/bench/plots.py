@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -132,51 +133,66 @@ def plot_runs(
     return _save(fig, out, rect=(0, 0, 1 - 2.3 / fig.get_figwidth(), 1))
 
 
+def _family(name: str) -> str:
+    """The curve a row belongs to: a checkpoint name without its size suffix, ``codec_nn`` for its sizes."""
+    if name.startswith("codec_nn ("):
+        return "codec_nn"
+    return re.sub(r"_[cd]\d+$", "", name)
+
+
 def plot_images(result: dict[str, Any], out: str | Path) -> Path:
-    """Error against memory floats from an image benchmark: EBMM checkpoints as a curve, references as
-    horizontal lines (their memory is the raw images), the paper's EBMM conv points overlaid."""
+    """Error against memory size from an image benchmark, in floats (left) and in bits (right).
+
+    EBMM checkpoints and codec_nn are curves (one per family), with their quantised reads (dashed)
+    on the bits panel where the results have them; references with a fixed memory (the query, the
+    verbatim store, modern Hopfield, ...) are horizontal lines; the paper's EBMM conv points overlaid.
+    """
     counts = list(next(iter(result["results"].values())).keys())
     count = counts[-1]
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    checkpoints = [name for name in result["results"] if name in result.get("checkpoints", {})]
-    if checkpoints:
-        rows = sorted(((result["results"][n][count]["memory_floats"], result["results"][n][count]) for n in checkpoints),
-                      key=lambda item: item[0])
-        xs = [x for x, _ in rows]
-        means = [r["mean"] for _, r in rows]
-        low = [max(0.0, r["mean"] - r["p5"]) for _, r in rows]
-        high = [max(0.0, r["p95"] - r["mean"]) for _, r in rows]
-        ax.errorbar(xs, means, yerr=[low, high], marker="o", capsize=3, label="EBMM, ours (test split)")
-        train = result.get("train_split") or {}
-        if train:
-            train_rows = sorted((train[n][count]["memory_floats"], train[n][count]["mean"]) for n in checkpoints if n in train)
-            ax.plot([x for x, _ in train_rows], [y for _, y in train_rows], marker="x", linestyle=":",
-                    label="EBMM, ours (train split)")
+    rows_of = result["results"]
+    learned = result.get("learned") or {}
+    checkpoints = [n for n in rows_of if n in result.get("checkpoints", {}) or n in learned]
+    curves: dict[str, list[str]] = {}
+    for name in [*checkpoints, *[n for n in rows_of if n.startswith("codec_nn (")]]:
+        curves.setdefault(_family(name), []).append(name)
+    lines = [n for n in rows_of if n not in checkpoints and not n.startswith("codec_nn (")]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), sharey=True)
+    colours = iter(_tab20())
+    for family, names in curves.items():
+        colour = next(colours)
+        cells = sorted((rows_of[n][count] for n in names), key=lambda c: c["memory_floats"])
+        label = LABELS.get(family, family)
+        for ax, key in ((axes[0], "memory_floats"), (axes[1], "memory_bits")):
+            xs = [c.get(key, 32 * c["memory_floats"]) for c in cells]
+            ax.plot(xs, [c["mean"] for c in cells], marker="o", color=colour, label=f"{label} (float32)")
+        for depth, style in zip(sorted({d for c in cells for d in c.get("quantized", {})}, key=int, reverse=True),
+                                ("--", ":", "-."), strict=False):
+            points = [(c["quantized"][depth]["memory_bits"], c["quantized"][depth]["mean"]) for c in cells
+                      if depth in c.get("quantized", {})]
+            axes[1].plot([x for x, _ in points], [y for _, y in points], marker=".", linestyle=style, color=colour,
+                         label=f"{label} ({depth}-bit state)")
     paper = result.get("paper_ebmm_conv") or {}
     if paper:
-        ax.plot([int(k) for k in paper], list(paper.values()), marker="s", linestyle="--", color="black",
-                label="EBMM conv, paper (read off its plot)")
-    learned = result.get("learned") or {}
-    markers = iter("v^<>Dph*")
-    for family in sorted({info["memory"] for info in learned.values()}):
-        names = [n for n, info in learned.items() if info["memory"] == family and n in result["results"]]
-        rows = sorted((result["results"][n][count]["memory_floats"], result["results"][n][count]["mean"]) for n in names)
-        ax.plot([x for x, _ in rows], [y for _, y in rows], marker=next(markers, "o"), linestyle="-",
-                label=f"{LABELS.get(family, family)} (test split)")
-    styles = ["--", "-.", ":", (0, (5, 1)), (0, (1, 1))]
-    references = [name for name in result["results"] if name not in checkpoints and name not in learned]
-    for style, name in zip(styles, references, strict=False):
-        row = result["results"][name][count]
-        floats = row["memory_floats"]
+        axes[0].plot([int(k) for k in paper], list(paper.values()), marker="s", linestyle="--", color="black",
+                     label="EBMM conv, paper (read off its plot)")
+    styles = ["--", "-.", ":", (0, (5, 1)), (0, (1, 1)), (0, (3, 1, 1, 1))]
+    for style, name in zip(styles, lines, strict=False):
+        cell = rows_of[name][count]
         base = LABELS.get(name, name.replace(" (no write)", ", nothing written (θ̄)"))
-        label = f"{base} ({floats:,} floats)" if floats else base
-        ax.axhline(row["mean"], linestyle=style, color="grey" if name == "query" else None, label=label)
+        for ax, key, unit in ((axes[0], "memory_floats", "floats"), (axes[1], "memory_bits", "bits")):
+            size = cell.get(key, 32 * cell["memory_floats"])
+            ax.axhline(cell["mean"], linestyle=style, color="grey" if name == "query" else None,
+                       label=f"{base} ({size:,} {unit})" if size else base)
     metric = "error bits per image" if result.get("metric") == "hamming" else "squared error per image"
-    ax.set_xlabel("memory (float32 numbers)")
-    ax.set_ylabel(metric)
-    ax.set_yscale("log")
-    ax.set_title(f"{result.get('dataset', '')}, {count} images, {result.get('split', '')} split")
-    ax.legend(fontsize=7)
+    axes[0].set_xlabel("memory (float32 numbers)")
+    axes[1].set_xlabel("memory (bits)")
+    axes[0].set_ylabel(metric)
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_yscale("symlog", linthresh=0.1)  # a verbatim store can read with no error at all
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize=6)
+    fig.suptitle(f"{result.get('dataset', '')}, {count} images, {result.get('split', '')} split")
     return _save(fig, out)
 
 
