@@ -280,7 +280,6 @@ def test_phase_summary_of_two_concurrent_processes() -> None:
 
 def test_docs_state_the_committed_analysis() -> None:
     result = load_json(ROOT / "results" / "speed.json")
-    if "analysis" not in result:
-        pytest.skip("results/speed.json has no analysis yet")
+    assert "analysis" in result, "results/speed.json has no analysis: run scripts/bench_speed.sh"
     assert analysis_markdown(result["analysis"]) in (ROOT / "docs" / "speed.md").read_text()
     assert not result["analysis"]["git_revision"].endswith("+dirty")
