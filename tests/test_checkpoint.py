@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -135,3 +137,17 @@ def test_malformed_json_raises_value_error_naming_it(tmp_path: Path, data: bytes
     path.write_bytes(data)
     with pytest.raises(ValueError, match="config.json"):
         load_json(path)
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_files_get_the_usual_mode_under_the_umask(tmp_path: Path, umask: int, mode: int) -> None:
+    """Not tempfile's 0600: a checkpoint is readable as any file the user creates (0644 under umask 022)."""
+    previous = os.umask(umask)
+    try:
+        save_tensors(tmp_path / "model.safetensors", {"w": torch.ones(3)})
+        save_json(tmp_path / "config.json", {"a": 1})
+        save_tensors(tmp_path / "model.safetensors", {"w": torch.zeros(3)})  # an overwrite too
+    finally:
+        os.umask(previous)
+    for name in ("model.safetensors", "config.json"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == mode, name

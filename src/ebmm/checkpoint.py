@@ -1,4 +1,4 @@
-"""Checkpoints: tensors in safetensors plus a JSON sidecar, written atomically; no pickle."""
+"""Checkpoints: tensors in safetensors plus a JSON sidecar, written atomically with the usual file mode; no pickle."""
 
 from __future__ import annotations
 
@@ -13,14 +13,37 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 
-def _atomic_target(path: Path) -> tuple[int, str]:
-    """A temporary file beside ``path``, readable as a normally created file would be."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    umask = os.umask(0)
+def _umask() -> int:
+    """The process umask, read without changing it where /proc allows (os.umask can only swap it)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    umask = os.umask(0o022)
     os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    return handle, tmp
+    return umask
+
+
+def _file_mode() -> int:
+    """The mode a normally created file gets: 0666 less the umask (0644 under the usual 022)."""
+    return 0o666 & ~_umask()
+
+
+def _atomic_target(path: Path) -> tuple[int, str]:
+    """A temporary file beside ``path`` (``tempfile`` makes it 0600; ``_publish`` gives it the usual mode)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+
+
+def _publish(tmp: str, path: Path) -> None:
+    """Give the finished temporary file the mode of a normally created file, then move it onto ``path``.
+
+    The mode is set after writing because a writer may replace the file it is handed (safetensors
+    does: its file came out 0600 whatever the temporary file's mode was)."""
+    os.chmod(tmp, _file_mode())
+    os.replace(tmp, path)
 
 
 def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> None:
@@ -30,7 +53,7 @@ def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], metadata: d
     os.close(handle)
     try:
         save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, tmp, metadata=metadata)
-        os.replace(tmp, path)
+        _publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -55,7 +78,7 @@ def save_json(path: str | Path, data: Any) -> None:
         with os.fdopen(handle, "w") as stream:
             json.dump(data, stream, indent=2, sort_keys=False)
             stream.write("\n")
-        os.replace(tmp, path)
+        _publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -47,8 +47,10 @@ class FakeRunner:
                         tar.addfile(info, io.BytesIO(data))
             elif cmd[1] == "download":
                 (cwd / "dataset-fashion-mnist_0.0~git20200523.55506a9-1_all.deb").write_bytes(b"!<arch>\n")
-            elif cmd[1] == "-x":
-                d = Path(cmd[3]) / prep.FASHION_MNIST_DEB_DIR
+            elif cmd[1] == "-x":  # like dpkg, relative paths are taken from the working folder cwd
+                if not (Path(cwd) / cmd[2]).is_file():
+                    return subprocess.CompletedProcess(cmd, 2, "", f"dpkg-deb: error: failed to read archive '{cmd[2]}'")
+                d = Path(cwd) / cmd[3] / prep.FASHION_MNIST_DEB_DIR
                 d.mkdir(parents=True)
                 for name in FASHION_NAMES:
                     (d / name).write_bytes(gzip.compress(_content(name)))
@@ -110,6 +112,25 @@ def test_prepare_fashion_mnist(tmp_path: Path, fake: FakeRunner, fake_sums: None
     assert [c[1] for c in fake.calls] == ["download", "-x"]
     prepare_fashion_mnist(tmp_path, quiet=True)
     assert len(fake.calls) == 2
+
+
+def test_prepare_fashion_mnist_into_a_relative_data_dir(tmp_path: Path, fake: FakeRunner, fake_sums: None,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--data-dir fm``: the folder is made absolute before dpkg runs in its own working folder."""
+    monkeypatch.chdir(tmp_path)
+    out = prepare_fashion_mnist("fm", quiet=True)
+    assert out.is_absolute() and out == tmp_path / "fm" / "fashion-mnist"
+    assert sorted(p.name for p in out.iterdir()) == sorted(FASHION_NAMES)
+    unpack = fake.calls[-1]
+    assert unpack[1] == "-x" and Path(unpack[2]).is_absolute() and Path(unpack[3]).is_absolute()
+
+
+def test_prepare_mnist_into_a_relative_data_dir(tmp_path: Path, fake: FakeRunner, fake_sums: None,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    out = prepare_mnist("data", quiet=True)
+    assert out.is_absolute() and out == tmp_path / "data" / "mnist"
+    assert sorted(p.name for p in out.iterdir()) == sorted(MNIST_NAMES)
 
 
 def test_prepare_fashion_mnist_mismatch(tmp_path: Path, fake: FakeRunner) -> None:

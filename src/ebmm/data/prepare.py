@@ -109,8 +109,11 @@ def _say(quiet: bool, message: str) -> None:
 
 
 def _target(data_dir: str | Path | None, folder: str, sums: dict[str, str], decompressed: bool) -> tuple[Path, bool]:
-    """``DATA_DIR/folder`` (created) and whether every file in it already has its checksum."""
-    target = resolve_data_dir(data_dir, create=True) / folder
+    """``DATA_DIR/folder`` (created, as an absolute path) and whether every file in it already has its checksum.
+
+    Absolute because the download commands run in a temporary working folder: a relative path handed to them
+    (``dpkg -x``) would be taken from there, not from where the user stood."""
+    target = resolve_data_dir(data_dir, create=True).resolve() / folder
     target.mkdir(parents=True, exist_ok=True)
     return target, all(_good(target / n, h, decompressed) for n, h in sums.items())
 
