@@ -195,6 +195,57 @@ def test_query_batch_must_match_state() -> None:
         memory.read(torch.rand(2, 3, 5), state, mode="third_order")  # type: ignore[arg-type]
 
 
+def test_patterns_of_another_dtype_raise_a_type_error_naming_both() -> None:
+    """float64 patterns (NumPy's default) into a float32 memory: a TypeError that names both dtypes, not a
+    conversion (the memory does not change the dtype of what it is given) nor a raw matmul error."""
+    memory = EnergyMemory(AutoencoderEnergy(dim=5, hidden=3), (5,))
+    assert memory.dtype == torch.float32
+    with pytest.raises(TypeError, match=r"patterns have dtype torch.float64.*expected patterns of dtype torch.float32"):
+        memory.write(torch.rand(2, 3, 5, dtype=torch.float64))
+    state = memory.write(torch.rand(2, 3, 5))
+    with pytest.raises(TypeError, match=r"queries have dtype torch.float64.*expected queries of dtype torch.float32"):
+        memory.read(torch.rand(2, 3, 5, dtype=torch.float64), state)
+    with pytest.raises(TypeError, match=r"x have dtype torch.float16"):
+        memory.energies(state, torch.rand(2, 3, 5).half())
+    double = memory.double()  # the way to use float64 patterns: a float64 memory
+    assert double.dtype == torch.float64
+    out = double.read(torch.rand(2, 3, 5, dtype=torch.float64), double.write(torch.rand(2, 3, 5, dtype=torch.float64)))
+    assert out.patterns.dtype == torch.float64
+
+
+@pytest.mark.parametrize("x, message", [
+    (torch.rand(2, 3, 4), r"x must have shape \(B, M, 5\).*got \(2, 3, 4\)"),
+    (torch.rand(3, 5), r"x must have shape \(B, M, 5\).*got \(3, 5\)"),
+    (torch.rand(3, 3, 5), r"3 sets of patterns.*holds 2 memories"),
+])
+def test_energies_checks_the_shape_of_x(x: torch.Tensor, message: str) -> None:
+    memory = EnergyMemory(AutoencoderEnergy(dim=5, hidden=3), (5,))
+    state = memory.write(torch.rand(2, 3, 5))
+    assert memory.energies(state, torch.rand(2, 4, 5)).shape == (2, 4)
+    with pytest.raises(ValueError, match=message):
+        memory.energies(state, x)
+
+
+@pytest.mark.parametrize("energy, shape, message", [
+    (lambda: AutoencoderEnergy(dim=128, hidden=8), (64,), r"does not accept patterns of shape \(64,\).*RuntimeError"),
+    (lambda: GatedRNNEnergy(dim=128, hidden=8, memory_width=4), (64,), r"does not accept patterns of shape \(64,\)"),
+    (lambda: AutoencoderEnergy(dim=64, hidden=8), (2, 64), r"does not accept patterns of shape \(2, 64\).*to \(1, 2\)"),
+])
+def test_constructor_probes_the_energy_with_the_pattern_shape(energy, shape: tuple[int, ...], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        EnergyMemory(energy(), pattern_shape=shape)
+
+
+def test_the_constructor_probe_leaves_the_random_stream_alone() -> None:
+    torch.manual_seed(5)
+    energy = AutoencoderEnergy(dim=5, hidden=3)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
+    energy = AutoencoderEnergy(dim=5, hidden=3)
+    EnergyMemory(energy, (5,))
+    assert torch.equal(torch.rand(3), expected)
+
+
 def test_constructor_rejects_bad_settings() -> None:
     with pytest.raises(ValueError, match="write_terms"):
         EnergyMemory(AutoencoderEnergy(dim=5, hidden=3), (5,), write_terms=("hessian",))

@@ -147,6 +147,7 @@ class EnergyMemory(nn.Module):
             raise ValueError(f"write_reduction must be 'mean' or 'sum', got {write_reduction!r}")
         self.write_reduction = write_reduction
         self.writable = writable_names(energy, writable)
+        _probe_energy(energy, self.pattern_shape)
         raw_rates = torch.tensor([_inverse_softplus(r) for r in write_rate_init])
         self.write_rate_raw = nn.Parameter(raw_rates.expand(self.write_steps, len(self.writable), 3).clone())
         self.read_step_raw = nn.Parameter(torch.tensor(_inverse_softplus(read_step_init)))
@@ -172,6 +173,19 @@ class EnergyMemory(nn.Module):
         psis = torch.cumprod(torch.cat([psi0, torch.sigmoid(self.momentum_decay_raw)]), 0)
         return gammas, psis
 
+    @property
+    def dtype(self) -> torch.dtype:
+        """The floating dtype of the memory's weights; patterns and queries must have it (see ``write``)."""
+        return next((p.dtype for p in self.energy.parameters() if p.is_floating_point()), self.read_step_raw.dtype)
+
+    def _check_dtype(self, tensor: torch.Tensor, name: str) -> None:
+        if tensor.dtype != self.dtype:
+            raise TypeError(
+                f"{name} have dtype {tensor.dtype}, but this memory's weights are {self.dtype}: expected {name} of "
+                f"dtype {self.dtype}. Convert them with {name}.to({self.dtype}), or the memory with "
+                f"memory.to({tensor.dtype})"
+            )
+
     def memory_floats(self, state: MemoryState | None = None) -> int:
         """Floats a written memory occupies: the number of writable weights."""
         if state is not None:
@@ -185,7 +199,21 @@ class EnergyMemory(nn.Module):
 
     # ------------------------------------------------------------------ energy
     def energies(self, state: MemoryState, x: torch.Tensor) -> torch.Tensor:
-        """Energies ``(B, M)`` of ``x`` ``(B, M, *shape)`` under each written memory."""
+        """Energies ``(B, M)`` of ``x`` ``(B, M, *shape)`` under each written memory.
+
+        ``x`` must have one set of patterns per memory in ``state`` and this memory's pattern shape
+        and dtype; anything else raises ``ValueError``/``TypeError`` naming the expected and given shape.
+        """
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+        expected = f"(B, M, {', '.join(map(str, self.pattern_shape))})"
+        if x.dim() != 2 + len(self.pattern_shape) or tuple(x.shape[2:]) != self.pattern_shape:
+            raise ValueError(f"x must have shape {expected} (patterns of shape {self.pattern_shape}), "
+                             f"got {tuple(x.shape)}")
+        if x.shape[0] != state.batch_size:
+            raise ValueError(f"x has {x.shape[0]} sets of patterns (B = {x.shape[0]}) but the memory state holds "
+                             f"{state.batch_size} memories: expected shape {expected} with B = {state.batch_size}")
+        self._check_dtype(x, "x")
         return self._energy(state.fast, x)
 
     def _energy(self, fast: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
@@ -235,11 +263,16 @@ class EnergyMemory(nn.Module):
     ) -> MemoryState:
         """Write ``patterns`` ``(B, N, *shape)`` into ``B`` independent memories.
 
+        ``patterns`` must have the memory's dtype (``memory.dtype``, float32 unless the memory was
+        converted): another one (e.g. float64 from NumPy) raises ``TypeError`` naming both rather than
+        being converted silently, so that a read's output always has the dtype its queries had.
+
         ``truncate`` (mode ``"truncated"``): differentiate the inner gradients of the last
         ``truncate`` steps only. ``checkpoint``: recompute each step's graph in the backward pass.
         """
         differentiated = self.differentiated_write_steps(mode, truncate)
         check_patterns(patterns, "patterns", self.pattern_shape, self.value_range)
+        self._check_dtype(patterns, "patterns")
         batch, count = patterns.shape[0], patterns.shape[1]
         chunk = count if self.write_chunk is None else min(self.write_chunk, count)
         chunks = [patterns[:, start:start + chunk] for start in range(0, count, chunk)]
@@ -364,6 +397,7 @@ class EnergyMemory(nn.Module):
         _check_mode(mode)
         check_patterns(queries, "queries", self.pattern_shape, self.value_range)
         check_batch_matches(queries, state.batch_size)
+        self._check_dtype(queries, "queries")
         track = mode != "none"
         fast = state.fast if track else {n: v.detach() for n, v in state.fast.items()}
         gammas, psis = self.read_schedule()
@@ -449,6 +483,32 @@ class EnergyMemory(nn.Module):
         for iterate in retrieval.iterates:
             loss = loss + (iterate - patterns).pow(2).flatten(2).sum(-1).mean()
         return loss, state, retrieval
+
+
+def _probe_energy(energy: nn.Module, pattern_shape: tuple[int, ...]) -> None:
+    """Raise ``ValueError`` unless ``energy`` maps one zero pattern of ``pattern_shape`` to one energy.
+
+    Catches a pattern shape that does not fit the energy (e.g. ``pattern_shape=(64,)`` around a
+    128-dim energy) when the memory is built, instead of as a raw einsum/matmul error in a write.
+    The random number generator is left as it was."""
+    weights = [p for p in energy.parameters() if p.is_floating_point()]
+    probe = torch.zeros((1, *pattern_shape), dtype=weights[0].dtype if weights else torch.get_default_dtype(),
+                        device=weights[0].device if weights else None)
+    name = type(energy).__name__
+    try:
+        with torch.random.fork_rng(devices=[]):
+            out = energy(probe)
+    except Exception as error:
+        raise ValueError(
+            f"the energy {name} does not accept patterns of shape {pattern_shape}: a zero pattern of that shape "
+            f"fails in it ({type(error).__name__}: {error}). Give the pattern_shape the energy was built for"
+        ) from error
+    if not isinstance(out, torch.Tensor) or tuple(out.shape) != (1,):
+        got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise ValueError(
+            f"the energy {name} does not accept patterns of shape {pattern_shape}: it maps a batch of one such "
+            f"pattern to {got}, expected shape (1,) (one energy per pattern)"
+        )
 
 
 def _check_mode(mode: str) -> None:

@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from ebmm.baselines import LEARNED, build_learned
+from ebmm.baselines import LEARNED, build_learned, smallest_budget
 from ebmm.baselines.learned import LearnedState, triangle
 
 SMALL_IMAGE_CODEC = {"channels": [4, 8], "bottleneck_mid": 8, "bottleneck_out": 8}
@@ -83,6 +83,28 @@ def test_memory_floats_counts_of_the_binary_table() -> None:
     slots = build_learned("memory_networks", (128,), budget=8256)
     assert slots.memory_floats(slots.write(binary((1, 96, 128)))) == 96 * 86
     assert slots.memory_floats(slots.write(binary((1, 16, 128)))) == 16 * 128
+
+
+@pytest.mark.parametrize("name, options, budget, size, smallest", [
+    ("mann", {}, 10, "width=0", 64),  # one float per slot, 64 slots by default
+    ("mann", {"slots": 8}, 7, "width=0", 8),
+    ("kanerva", {"slots": 16}, 10, "code=0", 16),
+    ("lstm", {}, 1, "hidden=0", 2),
+])
+def test_too_small_a_budget_names_the_budget_and_the_smallest_that_works(
+        name: str, options: dict[str, int], budget: int, size: str, smallest: int) -> None:
+    with pytest.raises(ValueError) as info:
+        build_learned(name, (16,), budget=budget, **options)
+    message = str(info.value)
+    assert f"budget={budget}" in message and repr(name) in message and size in message
+    assert f"the smallest budget that works is {smallest}" in message
+    assert smallest_budget(name, **options) == smallest
+    build_learned(name, (16,), budget=smallest, **options)  # the smallest one does work
+
+
+def test_budget_must_be_a_positive_int_and_is_named() -> None:
+    with pytest.raises(ValueError, match="budget must be a positive int, got 0"):
+        build_learned("mann", (16,), budget=0)
 
 
 def test_plasticity_trace_is_the_sequential_decaying_hebbian_update() -> None:

@@ -44,14 +44,55 @@ LEARNED: dict[str, type[LearnedMemory]] = {
 }
 
 
+def _sizes_from_budget(cls: type[LearnedMemory], options: dict[str, object], budget: int) -> dict[str, object]:
+    """The size arguments ``cls.fit_budget`` derives from ``budget`` (those it adds to or changes in ``options``)."""
+    sized = cls.fit_budget({**options, "budget": budget})
+    return {k: v for k, v in sized.items() if k != "budget" and (k not in options or options[k] != v)}
+
+
+def _all_positive(sizes: dict[str, object]) -> bool:
+    return all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in sizes.values())
+
+
+def smallest_budget(name: str, **options: object) -> int:
+    """The smallest float ``budget`` from which the learned baseline ``name`` (with the other
+    ``options``) derives positive sizes through its ``fit_budget``, e.g. one float per slot for MANN."""
+    cls = LEARNED[name]
+    options = {k: v for k, v in options.items() if k != "budget"}
+    high = 1
+    while not _all_positive(_sizes_from_budget(cls, options, high)):
+        high *= 2
+        if high > 2**40:
+            raise ValueError(f"no budget gives {name!r} positive sizes with options {options}")
+    low = high // 2 + 1 if high > 1 else 1  # fit_budget's sizes grow with the budget: bisect (low, high]
+    while low < high:
+        middle = (low + high) // 2
+        if _all_positive(_sizes_from_budget(cls, options, middle)):
+            high = middle
+        else:
+            low = middle + 1
+    return high
+
+
 def build_learned(name: str, pattern_shape: tuple[int, ...], **options: object) -> LearnedMemory:
     """A freshly initialised learned baseline ``name`` for patterns of ``pattern_shape``; a
-    ``budget`` option (floats) sizes its memory (see each model's ``fit_budget``)."""
+    ``budget`` option (floats) sizes its memory (see each model's ``fit_budget``). A budget too
+    small to give every size at least 1 raises ``ValueError`` naming it and the smallest that works."""
     if name not in LEARNED:
         raise ValueError(f"unknown learned baseline {name!r}; choose from {sorted(LEARNED)}")
+    cls = LEARNED[name]
     try:
-        cls = LEARNED[name]
-        return cls(pattern_shape, **cls.fit_budget(dict(options)))  # type: ignore[arg-type]
+        sized = cls.fit_budget(dict(options))
+        budget = options.get("budget")
+        if isinstance(budget, int):  # fit_budget has checked it is a positive int
+            derived = _sizes_from_budget(cls, {k: v for k, v in options.items() if k != "budget"}, budget)
+            if not _all_positive(derived):
+                gives = ", ".join(f"{k}={v!r}" for k, v in derived.items())
+                raise ValueError(
+                    f"budget={budget} floats is too small for the learned baseline {name!r}: it gives {gives}; "
+                    f"the smallest budget that works is {smallest_budget(name, **options)}"
+                )
+        return cls(pattern_shape, **sized)  # type: ignore[arg-type]
     except TypeError as error:
         raise ValueError(f"bad model.memory_args for {name!r}: {error}") from error
 
@@ -68,6 +109,7 @@ __all__ = [
     "MANN",
     "MemoryNetwork",
     "build_learned",
+    "smallest_budget",
     "HopfieldMemory",
     "HopfieldState",
     "ModernHopfieldMemory",
