@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from ebmm.build import build_memory, load_memory, resolve_checkpoint
+from ebmm import build
+from ebmm.build import build_memory, check_device, load_memory, resolve_checkpoint, shipped_checkpoint
 from ebmm.checkpoint import load_json, load_tensors, save_json
 from ebmm.config import ModelConfig, load_config
 from ebmm.energy import AutoencoderEnergy, GatedRNNEnergy
@@ -115,3 +116,120 @@ def test_checkpoint_that_does_not_match_its_config_raises(run: Path, tmp_path: P
 def test_load_memory_device(run: Path) -> None:
     memory, _ = load_memory(run, device="cpu")
     assert all(p.device == torch.device("cpu") for p in memory.parameters())
+
+
+REPO = Path(__file__).resolve().parents[1]
+CHECKPOINT_FILES = ("model.safetensors", "config.json", "state.json", "TRAINING.md", "metrics.jsonl")
+
+
+def test_check_device_names_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert check_device("cpu") == torch.device("cpu")
+    with pytest.raises(ValueError, match="unknown device 'gpu'"):
+        check_device("gpu")
+    monkeypatch.setattr(torch.backends.cuda, "is_built", lambda: False)
+    with pytest.raises(ValueError, match=r"CUDA requested \(device 'cuda'\) but this torch build has no CUDA"):
+        check_device("cuda")
+    with pytest.raises(ValueError, match="no CUDA"):
+        load_memory("binary", device="cuda")  # before anything is loaded
+    monkeypatch.setattr(torch.backends.cuda, "is_built", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match=r"CUDA requested \(device 'cuda:0'\) but no GPU is visible"):
+        check_device("cuda:0")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(ValueError, match=r"device 'cuda:1' requested but only 1 GPU\(s\) are visible"):
+        check_device("cuda:1")
+    assert check_device("cuda:0") == torch.device("cuda", 0)
+
+
+def test_shipped_checkpoints_load_by_name_from_any_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no checkpoints/ here
+    folder = shipped_checkpoint("binary")
+    assert folder.is_absolute() and all((folder / name).is_file() for name in CHECKPOINT_FILES)
+    assert resolve_checkpoint("binary") == folder
+    memory, config = load_memory("binary")
+    assert isinstance(memory, EnergyMemory) and config.name == load_json(folder / "config.json")["name"]
+    assert "binary" in build.shipped_checkpoints() and "omniglot_conv_d8" in build.shipped_checkpoints()
+
+
+def test_a_local_folder_wins_over_a_shipped_name(run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shutil.copytree(run, tmp_path / "binary")
+    monkeypatch.chdir(tmp_path)
+    assert resolve_checkpoint("binary") == Path("binary") / "checkpoint-00000002"
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert resolve_checkpoint("binary") == shipped_checkpoint("binary")
+
+
+def test_unknown_names_raise_and_list_the_shipped_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"no checkpoint at no_such_model.*shipped checkpoint: .*binary"):
+        resolve_checkpoint("no_such_model")
+    with pytest.raises(FileNotFoundError, match="no shipped checkpoint named 'no_such_model'; shipped: .*binary"):
+        shipped_checkpoint("no_such_model")
+    for bad in ("", "..", "checkpoints/binary"):
+        with pytest.raises(ValueError, match="bare folder name"):
+            shipped_checkpoint(bad)
+    with pytest.raises(FileNotFoundError):  # a path is a path: not looked up among the shipped ones
+        resolve_checkpoint(tmp_path / "binary")
+
+
+def test_the_installed_package_copy_comes_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a plain (non-editable) install the checkpoints are package data under ebmm/checkpoints/."""
+    package = tmp_path / "site-packages" / "ebmm"
+    shutil.copytree(REPO / "checkpoints" / "binary", package / "checkpoints" / "binary")
+    monkeypatch.setattr(build.resources, "files", lambda name: package)
+    monkeypatch.setattr(build, "SOURCE_CHECKPOINTS", tmp_path / "no_source_tree")
+    assert shipped_checkpoint("binary") == package / "checkpoints" / "binary"
+    assert build.shipped_checkpoints() == ["binary"]
+    with pytest.raises(FileNotFoundError, match="shipped: binary$"):
+        shipped_checkpoint("omniglot_conv_d8")
+
+
+def test_pyproject_ships_every_package_and_the_checkpoints() -> None:
+    """The package list is explicit (ebmm.checkpoints is mapped onto the top-level checkpoints/ folder), so a
+    new subpackage of src/ebmm must be added to it; the package data must match every checkpoint file."""
+    import fnmatch
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    setuptools = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    found = {".".join(p.relative_to(REPO / "src").parent.parts) for p in (REPO / "src" / "ebmm").rglob("__init__.py")}
+    assert set(setuptools["packages"]) == found | {"ebmm.checkpoints"}
+    assert setuptools["package-dir"] == {"": "src", "ebmm.checkpoints": "checkpoints"}
+    patterns = setuptools["package-data"]["ebmm.checkpoints"]
+    for folder in (REPO / "checkpoints").iterdir():
+        if folder.is_dir():
+            for name in CHECKPOINT_FILES:
+                if (folder / name).exists():
+                    assert any(fnmatch.fnmatch(f"{folder.name}/{name}", p) for p in patterns), f"{folder.name}/{name}"
+
+
+@pytest.mark.slow
+def test_the_wheel_carries_the_checkpoints(tmp_path: Path) -> None:
+    """Build a wheel from a copy of the source (no network: the installed setuptools) and look inside."""
+    import subprocess
+    import sys
+    import zipfile
+
+    pytest.importorskip("setuptools")
+    source = tmp_path / "source"
+    for name in ("pyproject.toml", "README.md"):
+        source.mkdir(exist_ok=True)
+        shutil.copy(REPO / name, source / name)
+    shutil.copytree(REPO / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    shutil.copytree(REPO / "checkpoints", source / "checkpoints")
+    done = subprocess.run([sys.executable, "-c", "from setuptools import build_meta; print(build_meta.build_wheel('dist'))"],
+                          cwd=source, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    wheel = source / "dist" / done.stdout.strip().splitlines()[-1]
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for folder in (REPO / "checkpoints").iterdir():
+        for name in CHECKPOINT_FILES:
+            if (folder / name).is_file():
+                assert f"ebmm/checkpoints/{folder.name}/{name}" in names
+    assert "ebmm/build.py" in names and "ebmm/energy/__init__.py" in names
+    assert not any(name.startswith("checkpoints/") for name in names)  # nothing at the top level of site-packages

@@ -224,3 +224,92 @@ def test_trained_weights_match_the_checkpoint_loaded_by_bench(run128: Path) -> N
     memory, _ = load_memory(run128)
     saved = load_tensors(run128 / "checkpoint-00000001" / "model.safetensors")
     assert all(torch.equal(memory.state_dict()[k], v) for k, v in saved.items())
+
+
+@pytest.mark.parametrize("built, available, message", [
+    (False, False, "this torch build has no CUDA"),
+    (True, False, "no GPU is visible"),
+])
+def test_train_on_cuda_without_cuda_exits_2_without_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                 monkeypatch: pytest.MonkeyPatch, built: bool,
+                                                                 available: bool, message: str) -> None:
+    monkeypatch.setattr(torch.backends.cuda, "is_built", lambda: built)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: available)
+    out = tmp_path / "run"
+    assert main(["train", "--config", CONFIG, *sets(*TINY), "--out", str(out), "--quiet", "--device", "cuda"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ebmm train: error: CUDA requested (device 'cuda') but ") and message in err
+    assert "Traceback" not in err and not out.exists()
+    # the same from the config (train.device), and from a benchmark's --device
+    assert main(["train", "--config", CONFIG, *sets(*TINY, 'train.device="cuda:0"'), "--out", str(out), "--quiet"]) == 2
+    assert message in capsys.readouterr().err
+    assert main(["bench", "binary", "--models", "oracle", "--device", "cuda", "--episodes", "1", "--patterns", "2"]) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args", [
+    ["bench", "binary", "--models", "ebmm,oracle"],
+    ["demo", "--binary"],
+])
+def test_binary_commands_refuse_an_image_checkpoint(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """Not "cannot corrupt 64 positions of a 1-dimensional pattern": the checkpoint stores images."""
+    assert main([*args, "--checkpoint", "omniglot_conv_d8", "--episodes", "1", "--patterns", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "checkpoint omniglot_conv_d8 is an image model (patterns of shape [1, 32, 32]); use `ebmm" in err
+    assert ("`ebmm bench images`" if args[0] == "bench" else "`ebmm demo` without --binary") in err
+
+
+def test_demo_binary_saves_the_plot_to_out(run128: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    picture = tmp_path / "new" / "folder" / "binary.png"
+    assert main(["demo", "--binary", "--checkpoint", str(run128), "--patterns", "2,4", "--episodes", "1",
+                 "--seed", "0", "--out", str(picture)]) == 0
+    assert picture.read_bytes().startswith(PNG)
+    assert f"saved the plot of error bits against N (one line per memory, the paper's EBMM as stars) to {picture}" \
+        in capsys.readouterr().out
+    monkeypatch.chdir(tmp_path)  # the default: ebmm-output/demo.png under the current folder
+    assert main(["demo", "--binary", "--checkpoint", str(run128), "--patterns", "2", "--episodes", "1"]) == 0
+    assert (tmp_path / "ebmm-output" / "demo.png").read_bytes().startswith(PNG)
+
+
+def test_version_prints_the_installed_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"ebmm {version('ebmm')}"
+
+
+def test_every_option_has_help_and_shows_its_default() -> None:
+    """Walks every (sub)command's parser: each option but -h has help text, and each with a default worth
+    showing (not None, False or empty) shows it in --help."""
+    import argparse
+
+    from ebmm.cli import build_parser, walk_parsers
+
+    commands = dict(walk_parsers(build_parser()))
+    assert {"ebmm", "ebmm train", "ebmm bench binary", "ebmm bench images", "ebmm demo", "ebmm plot runs"} <= set(commands)
+    for path, parser in commands.items():
+        formatter = parser.formatter_class(parser.prog)
+        for action in parser._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            name = f"{path} {'/'.join(action.option_strings) or action.dest}"
+            assert action.help and action.help.strip(), f"{name} has no help text"
+            default = action.default
+            if default is None or default is False or default == [] or isinstance(action, argparse._VersionAction):
+                continue
+            shown = formatter._get_help_string(action) % {**vars(action), "prog": parser.prog}
+            assert "default" in shown, f"{name} has the default {default!r} but its help does not show it"
+    assert "--seed SEED seed of the episodes (default: 0)" in " ".join(commands["ebmm bench binary"].format_help().split())
+
+
+def test_default_checkpoints_are_names_of_shipped_checkpoints() -> None:
+    from ebmm.build import resolve_checkpoint, shipped_checkpoint
+    from ebmm.cli import DEFAULT_CHECKPOINT, DEFAULT_IMAGE_CHECKPOINT, build_parser
+
+    for name in (DEFAULT_CHECKPOINT, DEFAULT_IMAGE_CHECKPOINT):
+        assert "/" not in name and (shipped_checkpoint(name) / "model.safetensors").is_file()
+        assert resolve_checkpoint(name) == shipped_checkpoint(name)
+    assert build_parser().parse_args(["bench", "binary"]).checkpoint == DEFAULT_CHECKPOINT

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
@@ -44,21 +45,96 @@ def build_memory(model: ModelConfig) -> TrainableMemory:
     )
 
 
+def check_device(device: str | torch.device) -> torch.device:
+    """``device`` as a ``torch.device`` if this machine can use it, else ``ValueError`` saying why.
+
+    A CUDA device on a torch build without CUDA, or with no GPU visible, or a GPU index past the
+    visible ones, would otherwise fail deep inside torch (an ``AssertionError`` with a traceback)."""
+    try:
+        resolved = torch.device(device)
+    except RuntimeError as error:
+        raise ValueError(f"unknown device {str(device)!r}: {error}") from error
+    if resolved.type == "cuda":
+        if not torch.backends.cuda.is_built():
+            raise ValueError(
+                f"CUDA requested (device {str(device)!r}) but this torch build has no CUDA (torch {torch.__version__}); "
+                "install a CUDA build of torch, or use device 'cpu'"
+            )
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"CUDA requested (device {str(device)!r}) but no GPU is visible to this torch build "
+                "(torch.cuda.is_available() is False: check the driver and CUDA_VISIBLE_DEVICES), or use device 'cpu'"
+            )
+        count = torch.cuda.device_count()
+        if resolved.index is not None and resolved.index >= count:
+            raise ValueError(f"device {str(device)!r} requested but only {count} GPU(s) are visible (cuda:0 to cuda:{count - 1})")
+    elif resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"MPS requested (device {str(device)!r}) but this machine or torch build has no MPS; use device 'cpu'")
+    return resolved
+
+
+SOURCE_CHECKPOINTS = Path(__file__).resolve().parents[2] / "checkpoints"  # the repository's, in a source tree
+
+
+def _shipped_roots() -> list[Path]:
+    """Where shipped checkpoints live: ``ebmm/checkpoints/`` inside the installed package (the wheel
+    carries the repository's top-level ``checkpoints/`` there as package data), then the source tree's
+    ``checkpoints/`` (an editable install or a plain checkout, where the package has no copy)."""
+    roots = []
+    try:
+        packaged = resources.files("ebmm") / "checkpoints"
+        if isinstance(packaged, Path) and packaged.is_dir():
+            roots.append(packaged)
+    except (ModuleNotFoundError, TypeError):  # pragma: no cover - ebmm is importable whenever this runs
+        pass
+    if SOURCE_CHECKPOINTS.is_dir():
+        roots.append(SOURCE_CHECKPOINTS)
+    return roots
+
+
+def shipped_checkpoints() -> list[str]:
+    """The names of the checkpoints shipped with ebmm (each usable as ``load_memory(name)``)."""
+    return sorted({folder.name for root in _shipped_roots() for folder in root.iterdir()
+                   if (folder / "model.safetensors").is_file()})
+
+
+def shipped_checkpoint(name: str) -> Path:
+    """The folder of the shipped checkpoint ``name`` (e.g. ``"binary"``), in any install: found with
+    ``importlib.resources`` in the installed package, else in the source tree's ``checkpoints/``."""
+    if not name or Path(name).name != name or name in (".", ".."):
+        raise ValueError(f"a shipped checkpoint is named by a bare folder name like 'binary', got {name!r}")
+    for root in _shipped_roots():
+        if (root / name / "model.safetensors").is_file():
+            return root / name
+    shipped = ", ".join(shipped_checkpoints()) or "none found"
+    raise FileNotFoundError(f"no shipped checkpoint named {name!r}; shipped: {shipped}")
+
+
 def resolve_checkpoint(path: str | Path) -> Path:
-    """The checkpoint folder for ``path``: a checkpoint folder itself or a run folder's latest."""
+    """The checkpoint folder for ``path``: a checkpoint folder itself, a run folder's latest, or (a
+    bare name, with no checkpoint or run folder of that name here) the shipped checkpoint of that name."""
     path = Path(path)
     if (path / "model.safetensors").is_file():
         return path
     latest = path / "latest.json"
     if latest.is_file():
         return path / load_json(latest)["checkpoint"]
+    bare = str(path) == path.name and path.name not in ("", ".", "..")
+    if bare:
+        try:
+            return shipped_checkpoint(path.name)
+        except FileNotFoundError:
+            pass
+    shipped = ", ".join(shipped_checkpoints())
     raise FileNotFoundError(
         f"no checkpoint at {path}: expected model.safetensors there, or a run folder with latest.json"
+        + (f"; or name a shipped checkpoint: {shipped}" if shipped else "")
     )
 
 
 def load_memory(path: str | Path, device: str | torch.device = "cpu") -> tuple[TrainableMemory, Config]:
     """Load a trained memory (EnergyMemory or learned baseline) and its config from a checkpoint or run folder."""
+    check_device(device)
     folder = resolve_checkpoint(path)
     config = config_from_dict(load_json(folder / "config.json"))
     memory = build_memory(config.model)

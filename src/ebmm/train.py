@@ -30,7 +30,7 @@ from torch import nn
 from tqdm import tqdm
 
 from ebmm import distributed
-from ebmm.build import TrainableMemory, build_memory
+from ebmm.build import TrainableMemory, build_memory, check_device
 from ebmm.checkpoint import load_json, load_tensors, save_json, save_tensors
 from ebmm.config import Config, config_from_dict
 from ebmm.memory import EnergyMemory
@@ -182,6 +182,7 @@ def train(
     (after checkpointing) without changing the schedule, e.g. to split a long run into sessions.
     Under torchrun every process calls this; see the module docstring.
     """
+    check_device(config.train.device)  # a clear error for CUDA on a CPU-only build, before anything starts
     context = distributed.setup(config.train.device)
     try:
         result = _train(config, Path(run_dir), resume, quiet, max_steps, context)
