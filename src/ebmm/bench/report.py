@@ -1,9 +1,18 @@
-"""Markdown tables from results files, for the README: ``python -m ebmm.bench.report results/binary.json``
-(or an image benchmark's JSON)."""
+"""Markdown tables from results files, for the README and docs/:
+
+    python -m ebmm.bench.report results/binary.json            # bench binary, images, speed, write
+    python -m ebmm.bench.report results/speed.json --analysis  # the speed analysis (docs/speed.md)
+    python -m ebmm.bench.report results/training_efficiency.json ours=results/efficiency_final.json ...
+
+Every such table in README.md and docs/ sits under an HTML comment that names these arguments,
+``<!-- report: results/binary.json -->``; tests/test_readme.py checks that the table under each
+marker is what ``render`` prints for them.
+"""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from ebmm.bench.plots import LABELS
@@ -106,8 +115,18 @@ def speed_markdown(result: dict[str, Any]) -> str:
     return "\n\nPeak memory (MiB):\n\n".join(tables)
 
 
-def markdown(result: dict[str, Any]) -> str:
-    """The README table for a results file of ``bench binary``, ``bench images`` or ``bench speed``."""
+def markdown(result: dict[str, Any], finals: dict[str, dict[str, Any]] | None = None) -> str:
+    """The table(s) for a results file of ``bench binary``, ``bench images``, ``bench speed``, ``bench
+    write`` or ``ebmm.bench.efficiency`` (``finals``: run name -> the ``bench binary`` results file of
+    that run's final checkpoint, the efficiency table's last columns)."""
+    if result.get("benchmark") == "write":
+        from ebmm.bench.writing import writing_markdown
+
+        return writing_markdown(result)
+    if result.get("benchmark") == "training_efficiency":
+        from ebmm.bench.efficiency import efficiency_markdown
+
+        return efficiency_markdown(result, finals)
     if result.get("benchmark") == "speed":
         return speed_markdown(result)
     if result.get("benchmark") == "images":
@@ -116,12 +135,45 @@ def markdown(result: dict[str, Any]) -> str:
     return binary_markdown(result)
 
 
+USAGE = "usage: python -m ebmm.bench.report RESULTS.json [--analysis] [RUN=FINAL.json ...]"
+
+
+def render(args: Sequence[str]) -> str:
+    """What ``python -m ebmm.bench.report ARGS`` prints: the table(s) of the results file ``args[0]``;
+    ``--analysis``: the ``"analysis"`` key of a speed results file instead of its phase tables;
+    ``RUN=FINAL.json``: the final benchmark of each run of a training-efficiency file. Paths are
+    relative to the working directory (the repository root in the docs' markers)."""
+    if not args or args[0].startswith("-") or "=" in args[0]:
+        raise ValueError(USAGE)
+    analysis = "--analysis" in args[1:]
+    finals: dict[str, dict[str, Any]] = {}
+    for arg in args[1:]:
+        if arg == "--analysis":
+            continue
+        name, sep, path = arg.partition("=")
+        if not sep or not name or not path:
+            raise ValueError(f"{USAGE}\nnot understood: {arg!r}")
+        finals[name] = load_json(path)
+    result = load_json(args[0])
+    if analysis:
+        if "analysis" not in result:
+            raise ValueError(f"{args[0]} has no 'analysis' key (written by python -m ebmm.bench.speed)")
+        from ebmm.bench.speed import analysis_markdown
+
+        return analysis_markdown(result["analysis"])
+    if finals and result.get("benchmark") != "training_efficiency":
+        raise ValueError(f"RUN=FINAL.json arguments only go with a training-efficiency file, not {args[0]}")
+    return markdown(result, finals)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m ebmm.bench.report RESULTS.json", file=sys.stderr)
+    try:
+        text = render(args)
+    except (ValueError, FileNotFoundError) as error:
+        print(error, file=sys.stderr)
         return 2
-    print(markdown(load_json(args[0])))
+    print(text)
     return 0
 
 
