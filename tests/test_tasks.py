@@ -89,7 +89,8 @@ def test_binary_task_from_config_and_its_evaluation_keys() -> None:
     torch.manual_seed(0)
     memory = build_memory(config.model)
     result = evaluate(memory, task, [2, 3], episodes=2, seed=5)
-    assert set(result) == {f"{k}@{n}" for k in ("hamming", "query_hamming", "energy_gap") for n in (2, 3)}
+    keys = ("hamming", "query_hamming", "energy_gap", "unrelated_hamming", "nothing_hamming")
+    assert set(result) == {f"{k}@{n}" for k in keys for n in (2, 3)}
     assert all(math.isfinite(v) for v in result.values())
     assert evaluate(memory, task, [2, 3], episodes=2, seed=5) == result
 
@@ -166,13 +167,14 @@ def test_evaluate_on_an_image_task(grey_npz: Path) -> None:
     task = ImageTask("array", str(grey_npz), "block_noise", {"size": 4}, size=8)
     memory = tiny_memory()
     result = evaluate(memory, task, [2, 4], episodes=2, seed=11)
-    expected = {f"{k}@{n}" for k in ("squared", "query_squared", "energy_gap", "train_squared") for n in (2, 4)}
+    keys = ("squared", "query_squared", "energy_gap", "train_squared", "unrelated_squared", "nothing_squared")
+    expected = {f"{k}@{n}" for k in keys for n in (2, 4)}
     assert set(result) == expected
     assert all(isinstance(v, float) and math.isfinite(v) for v in result.values())
     assert all(result[f"{k}@{n}"] >= 0 for k in ("squared", "query_squared", "train_squared") for n in (2, 4))
     assert evaluate(memory, task, [2, 4], episodes=2, seed=11) == result
     only_test = evaluate(memory, task, [2], episodes=2, seed=11, splits=("test",))
-    assert set(only_test) == {"squared@2", "query_squared@2", "energy_gap@2"}
+    assert set(only_test) == {"squared@2", "query_squared@2", "energy_gap@2", "unrelated_squared@2", "nothing_squared@2"}
     assert only_test["squared@2"] == result["squared@2"]
 
 

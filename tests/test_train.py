@@ -68,7 +68,8 @@ def test_metrics_log_has_train_and_eval_records(full_run: Path) -> None:
     for r in train_records:
         assert r["patterns"] == 4 and r["loss"] > 0 and r["grad_norm"] >= 0 and 0 <= r["hamming"] <= 16
     for r in evals:
-        assert set(r) == {"step", "kind", "hamming@4", "query_hamming@4", "energy_gap@4", "seconds"}
+        assert set(r) == {"step", "kind", "hamming@4", "query_hamming@4", "energy_gap@4", "unrelated_hamming@4",
+                          "nothing_hamming@4", "seconds"}
         assert 0 <= r["query_hamming@4"] <= 4  # 4 resampled bits
     assert records == [json.loads(line) for line in (full_run / "metrics.jsonl").read_text().splitlines()]
 
@@ -239,7 +240,8 @@ def test_evaluate_binary_is_deterministic_and_bounded() -> None:
     memory = build_memory(config.model)
     first = evaluate_binary(memory, config, [2, 4], episodes=3, seed=5)
     assert first == evaluate_binary(memory, config, [2, 4], episodes=3, seed=5)
-    assert set(first) == {f"{k}@{n}" for k in ("hamming", "query_hamming", "energy_gap") for n in (2, 4)}
+    keys = ("hamming", "query_hamming", "energy_gap", "unrelated_hamming", "nothing_hamming")
+    assert set(first) == {f"{k}@{n}" for k in keys for n in (2, 4)}
     assert 0 <= first["hamming@4"] <= 16 and 0 <= first["query_hamming@2"] <= 4
 
 

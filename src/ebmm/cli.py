@@ -113,9 +113,17 @@ def build_parser() -> argparse.ArgumentParser:
     speed.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                        help="override a field of every config, e.g. --set train.meta_batch=4 (repeatable)")
     speed.add_argument("--steps", type=_positive_int, default=5, help="timed repetitions of each phase")
-    speed.add_argument("--no-naive", action="store_true", help="skip timing the straightforward reference")
+    speed.add_argument("--no-naive", action="store_true",
+                       help="skip timing the batched straightforward reference (reference_step)")
     speed.add_argument("--naive-for", action="append", default=None, metavar="CONFIG_NAME",
-                       help="time the straightforward reference only for these configs (default: every binary one)")
+                       help="time the batched reference only for these configs (default: every second-order "
+                            "batch-write one)")
+    speed.add_argument("--analysis", action="store_true",
+                       help="instead of the phase tables: one config's step against the batched reference, FLOPs "
+                            "and the FLOP floor, 1/2 threads and 2 processes, bf16 (into the --json file's "
+                            "'analysis' key)")
+    speed.add_argument("--note", default="", help="with --analysis: what else ran on the machine (stored)")
+    speed.add_argument("--no-bf16", action="store_true", help="with --analysis: skip the bf16 autocast rows")
     speed.add_argument("--compile", action="store_true", help="also time torch.compile'd inference writes/reads")
     speed.add_argument("--channels-last", action="store_true", help="also time image configs in channels-last")
     speed.add_argument("--truncate", type=int, default=1, help="k of the truncated meta-gradient timed (0: skip)")
@@ -353,6 +361,14 @@ def _cmd_bench_binary(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench_speed(args: argparse.Namespace) -> int:
+    if args.analysis:
+        from ebmm.bench.speed import run_speed_analysis
+
+        if len(args.config) != 1:
+            raise ValueError("ebmm bench speed --analysis takes exactly one --config")
+        run_speed_analysis(args.config[0], args.overrides, args.steps, args.json, args.device,
+                           note=args.note, bf16=not args.no_bf16)
+        return 0
     from ebmm.bench.speed import run_speed_benchmark
 
     naive = False if args.no_naive else (args.naive_for if args.naive_for else True)

@@ -175,13 +175,13 @@ def plot_images(result: dict[str, Any], out: str | Path) -> Path:
     if paper:
         axes[0].plot([int(k) for k in paper], list(paper.values()), marker="s", linestyle="--", color="black",
                      label="EBMM conv, paper (read off its plot)")
-    styles = ["--", "-.", ":", (0, (5, 1)), (0, (1, 1)), (0, (3, 1, 1, 1))]
-    for style, name in zip(styles, lines, strict=False):
+    line_styles: list[Any] = ["--", "-.", ":", (0, (5, 1)), (0, (1, 1)), (0, (3, 1, 1, 1))]
+    for line_style, name in zip(line_styles, lines, strict=False):
         cell = rows_of[name][count]
         base = LABELS.get(name, name.replace(" (no write)", ", nothing written (θ̄)"))
         for ax, key, unit in ((axes[0], "memory_floats", "floats"), (axes[1], "memory_bits", "bits")):
             size = cell.get(key, 32 * cell["memory_floats"])
-            ax.axhline(cell["mean"], linestyle=style, color="grey" if name == "query" else None,
+            ax.axhline(cell["mean"], linestyle=line_style, color="grey" if name == "query" else None,
                        label=f"{base} ({size:,} {unit})" if size else base)
     metric = "error bits per image" if result.get("metric") == "hamming" else "squared error per image"
     axes[0].set_xlabel("memory (float32 numbers)")

@@ -57,7 +57,7 @@ class CodecSlotEnergy(nn.Module):
 
     def __init__(
         self,
-        shape: Sequence[int],
+        shape: Sequence[int] = (1, 32, 32),
         slots: int = 64,
         code: int = 36,
         window: int = 16,
