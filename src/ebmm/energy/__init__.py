@@ -2,6 +2,7 @@
 
 from ebmm.energy.autoencoder import AutoencoderEnergy
 from ebmm.energy.base import count_floats, he_init_, is_memory_parameter, writable_names
+from ebmm.energy.code_slots import CodeSlotEnergy
 from ebmm.energy.codec_slots import CodecSlotEnergy
 from ebmm.energy.conv import ConvEnergy, FCEnergy, imagenet64_energy
 from ebmm.energy.gated_rnn import GatedRNNEnergy
@@ -11,6 +12,7 @@ from ebmm.energy.slots import SlotEnergy
 
 __all__ = [
     "AutoencoderEnergy",
+    "CodeSlotEnergy",
     "CodecSlotEnergy",
     "ConvEnergy",
     "FCEnergy",

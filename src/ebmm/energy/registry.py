@@ -8,6 +8,7 @@ from typing import Any
 from torch import nn
 
 from ebmm.energy.autoencoder import AutoencoderEnergy
+from ebmm.energy.code_slots import CodeSlotEnergy
 from ebmm.energy.codec_slots import CodecSlotEnergy
 from ebmm.energy.conv import ConvEnergy, FCEnergy, imagenet64_energy
 from ebmm.energy.gated_rnn import GatedRNNEnergy
@@ -23,6 +24,7 @@ ENERGIES: dict[str, Callable[..., nn.Module]] = {
     "fc": FCEnergy,
     "conv_imagenet64": imagenet64_energy,
     "codec_slots": CodecSlotEnergy,
+    "code_slots": CodeSlotEnergy,
 }
 
 

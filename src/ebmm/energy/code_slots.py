@@ -1,0 +1,89 @@
+"""Binary strings as slots of codes, written one string at a time into free slots.
+
+The writable weights are ``slots`` codes ``m_k`` of ``code`` floats (``memory = Linear(code, slots)``:
+``slots·code`` floats, e.g. 96 × 86 = 8,256 at the paper's string budget). A static projection
+``V`` ``(code, dim)`` with orthonormal rows maps a pattern to its code ``z(x) = V(2x − 1)``; it is
+static and shared by every episode, so it is not memory (like the paper's static RNN weights).
+
+    S_k(x) = ½‖z(x) − m_k‖² + (1 − u_k)·(b + ε·f_k − ½‖z(x)‖²)
+    E(x)   = −(1/β) log Σ_k exp(−β S_k(x))
+
+``u_k`` is 1 for a written slot (its code has left θ̄ = 0) and 0 for a free one; ``f_k`` counts the
+free slots before slot k; both are step functions of the codes, with no gradient. A free slot at
+θ̄ = 0 therefore scores every pattern exactly ``b + ε·f_k`` and pulls no read anywhere.
+
+Writing one string at a time (``EnergyMemory(write_chunk=1)``, one step at rate 1): a new string is
+closer to the first free slot (score ``b``) than to any written slot holding another string (about
+``c/2·(1 + …)`` away) and lands there: its code is stored exactly, ``m_k = z(x)``, and two strings
+never share a slot by chance, as they do among 63 sign keys. Reading moves ``x`` so that its code
+approaches the best slot's code (projected onto [0, 1]): the query's bits fill in the ``dim − code``
+directions the code does not hold. ``b`` sits between the score of a corrupted query against its
+own slot and that of a new string against another string's slot; it is learned.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+class CodeSlotEnergy(nn.Module):
+    """Log-sum-exp over writable codes of a static orthonormal projection; see the module docstring.
+
+    Arguments:
+        dim: bits per pattern. slots, code: the writable codes (memory = ``slots·code`` floats);
+            ``code <= dim``.
+        beta, novelty, priority: initial β, b and ε (learned). empty_radius: σ, the radius around
+            θ̄ = 0 inside which a slot counts as free. seed: the projection's random draw.
+    """
+
+    def __init__(
+        self,
+        dim: int = 128,
+        slots: int = 96,
+        code: int = 86,
+        beta: float = 1.0,
+        novelty: float = 50.0,
+        priority: float = 10.0,
+        empty_radius: float = 0.5,
+        seed: int = 0,
+    ):
+        super().__init__()
+        for name, value in (("dim", dim), ("slots", slots), ("code", code)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if code > dim:
+            raise ValueError(f"code ({code}) cannot exceed dim ({dim}): the projection has orthonormal rows")
+        for name, value in (("beta", beta), ("priority", priority), ("empty_radius", empty_radius)):
+            if not value > 0:
+                raise ValueError(f"{name} must be positive, got {value}")
+        generator = torch.Generator().manual_seed(seed)
+        basis, _ = torch.linalg.qr(torch.randn(dim, code, generator=generator))
+        self.dim, self.empty_radius = dim, float(empty_radius)
+        self.projection = nn.Parameter(basis.T.contiguous())  # (code, dim), orthonormal rows
+        self.memory = nn.Linear(code, slots, bias=False)
+        nn.init.zeros_(self.memory.weight)
+        self.log_beta = nn.Parameter(torch.tensor(math.log(beta)))
+        self.novelty = nn.Parameter(torch.tensor(float(novelty)))
+        self.log_priority = nn.Parameter(torch.tensor(math.log(priority)))
+
+    def written(self) -> torch.Tensor:
+        """1 for slots whose code has left θ̄ = 0 (radius σ), else 0: a step function of the codes."""
+        return (self.memory.weight.detach().pow(2).sum(-1) >= self.empty_radius**2).float()
+
+    def scores(self, x: torch.Tensor) -> torch.Tensor:
+        """``S`` ``(..., slots)`` of patterns ``x`` ``(..., dim)`` (lower = better)."""
+        if x.shape[-1] != self.dim:
+            raise ValueError(f"expected patterns of {self.dim} values in the last axis, got shape {tuple(x.shape)}")
+        code = (2.0 * x - 1.0) @ self.projection.T
+        fit = 0.5 * (code.unsqueeze(-2) - self.memory.weight).pow(2).sum(-1)
+        free = 1 - self.written()
+        free_before = torch.cumsum(free, 0) - free
+        offset = self.novelty + self.log_priority.exp() * free_before - 0.5 * code.pow(2).sum(-1, keepdim=True)
+        return fit + free * offset
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        beta = self.log_beta.exp()
+        return -torch.logsumexp(-beta * self.scores(x), dim=-1) / beta
