@@ -331,3 +331,15 @@ def test_init_from_starts_a_new_run_from_a_checkpoints_parameters(tmp_path: Path
     other = tiny_config(f"train.init_from={base.run_dir}", "model.pattern_dim=20")
     with pytest.raises(ValueError, match="model config differs"):
         train(other, tmp_path / "other", quiet=True)
+
+
+def test_max_steps_zero_saves_the_initialised_model(tmp_path: Path) -> None:
+    """A new run with max_steps=0 writes checkpoint 0: the model as built and initialised, no update."""
+    config = tiny_config()
+    result = train(config, tmp_path / "run", quiet=True, max_steps=0)
+    assert result.step == 0
+    memory, _ = load_memory(tmp_path / "run")
+    torch.manual_seed(config.train.seed)
+    fresh = build_memory(config.model)
+    for (name, saved), (_, built) in zip(memory.state_dict().items(), fresh.state_dict().items(), strict=True):
+        torch.testing.assert_close(saved, built, msg=name)

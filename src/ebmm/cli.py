@@ -40,6 +40,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
 def _version() -> str:
     try:
         return metadata.version("ebmm")
@@ -81,8 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", required=True, help="run folder for checkpoints and metrics")
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its latest checkpoint")
     train.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (overrides train.device)")
-    train.add_argument("--max-steps", type=_positive_int, default=None,
-                       help="stop after this many more updates (checkpointed), e.g. to split a run into sessions")
+    train.add_argument("--max-steps", type=_non_negative_int, default=None,
+                       help="stop after this many more updates (checkpointed), e.g. to split a run into sessions; "
+                            "0 on a new run saves the initialised model (e.g. a PCA decoder) as checkpoint 0")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
     bench = sub.add_parser("bench", help="benchmarks")

@@ -298,6 +298,8 @@ def _train(
                     _save_checkpoint(run_dir, done, memory, optimizer, generator, config,
                                      elapsed + time.perf_counter() - tic)
                 last_good = run_dir / f"checkpoint-{done:08d}"
+    if end == start == 0 and main:  # --max-steps 0: the initialised model (e.g. a PCA decoder) as a checkpoint
+        _save_checkpoint(run_dir, 0, memory, optimizer, generator, config, 0.0)
     distributed.barrier()  # every rank returns once the run's files are complete
     return TrainResult(run_dir, end, last_eval)
 
