@@ -175,6 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     images.add_argument("--block-size", type=_positive_int, default=16, help="side of the uniform-noise block")
     images.add_argument("--no-references", action="store_true",
                         help="skip the reference memories (codec_nn, verbatim, Hopfield)")
+    images.add_argument("--no-classical", action="store_true",
+                        help="skip the classical Hopfield references on binary images (slow, and far behind)")
     images.add_argument("--codec-sizes", type=_int_list, default=[2304, 4608, 9216, 16384],
                         help="memory sizes (floats) of the codec_nn references (default: %(default)s)")
     images.add_argument("--quantize", type=_int_list, default=[],
@@ -449,6 +451,7 @@ def _cmd_bench_images(args: argparse.Namespace) -> int:
     references: dict = {}
     if not args.no_references:
         refs, references = reference_memories(train, corrupt, max(args.patterns), args.seed,
+                                              classical=False if args.no_classical else None,
                                               codec_sizes=args.codec_sizes, window=args.block_size)
         models.update(refs)
     started = time.perf_counter()
