@@ -219,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--checkpoint", default=None,
                       help=f"checkpoint or run folder, or the name of a shipped checkpoint (default: the shipped "
                            f"{DEFAULT_IMAGE_CHECKPOINT} for images, {DEFAULT_CHECKPOINT} with --binary)")
-    demo.add_argument("--dataset", choices=["auto", "omniglot", "mnist"], default="auto",
+    demo.add_argument("--dataset", choices=["auto", "omniglot", "mnist", "cifar10"], default="auto",
                       help="auto: Omniglot where present in the data folder, else MNIST (`ebmm data prepare mnist`)")
     demo.add_argument("--data-dir", default=None, help="data folder (default: $EBMM_DATA, else ~/.cache/ebmm)")
     demo.add_argument("--out", default="ebmm-output/demo.png",
