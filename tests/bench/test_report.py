@@ -113,3 +113,23 @@ def test_image_results_files_are_image_tables() -> None:
 
 def test_the_string_comparison_has_every_learned_baseline() -> None:
     assert len(load_json(ROOT / "results" / "baselines" / "binary.json")["learned"]) >= 6
+
+
+def test_specificity_table_lists_the_controls_and_quantised_reads() -> None:
+    from ebmm.bench.report import render
+
+    cell = {"mean": 2.0, "p5": 1.0, "p95": 3.0, "memory_floats": 10, "memory_bits": 320, "unrelated": 8.0,
+            "nothing": 9.0, "right_over_unrelated": 0.25, "quantized": {"4": {"mean": 2.5, "memory_bits": 40}}}
+    result = {"benchmark": "images", "checkpoints": {"m": {}},
+              "results": {"query": {"64": {"mean": 9.0, "p5": 9.0, "p95": 9.0, "memory_floats": 0, "memory_bits": 0,
+                                           "unrelated": 9.0, "nothing": 9.0}},
+                          "m": {"64": cell}}}
+    import json
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(result, handle)
+    table = render([handle.name, "--specificity"]).splitlines()
+    assert table[0].startswith("| model | memory floats | memory bits | right | unrelated | nothing")
+    assert table[2] == "| EBMM `m` | 10 | 320 | 2.00 | 8.00 | 9.00 | 0.25 | 2.50 (40) |"
+    assert len(table) == 3  # the query row is the control itself, not listed

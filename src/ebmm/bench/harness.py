@@ -69,7 +69,8 @@ def benchmark_memories(
     nothing written (``nothing``); ``right_over_unrelated`` is their ratio. A memory whose error
     after the right write is not clearly below its error after an unrelated write stores nothing.
     ``quantize``: also read after rounding the written state to each of these bit depths
-    (``ebmm.quantize``), reported under ``quantized[bits]`` with ``memory_bits = floats · bits``.
+    (``ebmm.quantize``), reported under ``quantized[bits]`` with ``memory_bits = floats · bits``;
+    models that count their own bits (``memory_bits``, e.g. the verbatim store) are not re-quantised.
     The extra draws come from their own generator, so the main episodes do not change.
     """
     results: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in ["query", *models]}
@@ -105,8 +106,9 @@ def benchmark_memories(
                         empty = getattr(model, "empty_state", None)
                         if empty is not None:
                             record.setdefault("nothing", []).append(error(empty(size)))
-                    for depth in quantize:
-                        record.setdefault(f"q{depth}", []).append(error(quantize_state(state, depth)))
+                    if getattr(model, "memory_bits", None) is None:  # a store with its own precision is not re-quantised
+                        for depth in quantize:
+                            record.setdefault(f"q{depth}", []).append(error(quantize_state(state, depth)))
                 floats[name] = int(model.memory_floats(state))
                 counter = getattr(model, "memory_bits", None)
                 bits[name] = int(counter(state)) if counter is not None else 32 * floats[name]

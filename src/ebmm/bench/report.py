@@ -2,6 +2,7 @@
 
     python -m ebmm.bench.report results/binary.json            # bench binary, images, speed, write
     python -m ebmm.bench.report results/speed.json --analysis  # the speed analysis (docs/speed.md)
+    python -m ebmm.bench.report results/images/omniglot.json --specificity  # right / unrelated / nothing, bits
     python -m ebmm.bench.report results/training_efficiency.json ours=results/efficiency_final.json ...
 
 Every such table in README.md and docs/ sits under an HTML comment that names these arguments,
@@ -55,7 +56,7 @@ def images_markdown(result: dict[str, Any]) -> str:
         cell = rows[name][count]
         floats = int(cell["memory_floats"])
         nearest = min(paper, key=lambda f: abs(f - floats)) if paper and floats else None
-        near = nearest is not None and abs(nearest - floats) <= 0.15 * floats and name not in learned
+        near = nearest is not None and abs(nearest - floats) <= 0.15 * floats and name in checkpoints
         ref = f"{paper[nearest]:g} @ {nearest:,}" if near and nearest is not None else "–"
         label = LABELS.get(name, f"EBMM `{name}`" if name in checkpoints else name)
         if name in learned:
@@ -65,6 +66,32 @@ def images_markdown(result: dict[str, Any]) -> str:
         train_cell = f"{train[name][count]['mean']:.2f}" if name in train else "–"
         lines.append(f"| {label} | {floats:,} | {cell['mean']:.2f} [{cell['p5']:.1f}, {cell['p95']:.1f}] | "
                      f"{train_cell} | {ref} |")
+    return "\n".join(lines)
+
+
+def specificity_markdown(result: dict[str, Any]) -> str:
+    """The controls of an image or string benchmark run with specificity (and quantised reads): per
+    model, the error after the right write, after an unrelated write, with nothing written, their
+    ratio, and the error with the written state stored in 8 and 4 bits, each with its memory in bits."""
+    rows = result["results"]
+    count = list(next(iter(rows.values())).keys())[-1]
+    checkpoints = result.get("checkpoints", {})
+    depths = sorted({d for row in rows.values() for d in row[count].get("quantized", {})}, key=int, reverse=True)
+    head = ["model", "memory floats", "memory bits", "right", "unrelated", "nothing", "right ÷ unrelated",
+            *[f"{d}-bit state (bits)" for d in depths]]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, row in rows.items():
+        cell = row[count]
+        if "unrelated" not in cell or name == "query" or name.endswith(" (no write)"):
+            continue
+        label = LABELS.get(name, f"EBMM `{name}`" if name in checkpoints else name)
+        nothing = f"{cell['nothing']:.2f}" if "nothing" in cell else "–"
+        ratio = f"{cell['right_over_unrelated']:.2f}" if "right_over_unrelated" in cell else "–"
+        quantized = [f"{cell['quantized'][d]['mean']:.2f} ({cell['quantized'][d]['memory_bits']:,})"
+                     if d in cell.get("quantized", {}) else "–" for d in depths]
+        values = [label, f"{int(cell['memory_floats']):,}", f"{int(cell['memory_bits']):,}", f"{cell['mean']:.2f}",
+                  f"{cell['unrelated']:.2f}", nothing, ratio, *quantized]
+        lines.append("| " + " | ".join(values) + " |")
     return "\n".join(lines)
 
 
@@ -135,7 +162,7 @@ def markdown(result: dict[str, Any], finals: dict[str, dict[str, Any]] | None = 
     return binary_markdown(result)
 
 
-USAGE = "usage: python -m ebmm.bench.report RESULTS.json [--analysis] [RUN=FINAL.json ...]"
+USAGE = "usage: python -m ebmm.bench.report RESULTS.json [--analysis | --specificity] [RUN=FINAL.json ...]"
 
 
 def render(args: Sequence[str]) -> str:
@@ -146,9 +173,10 @@ def render(args: Sequence[str]) -> str:
     if not args or args[0].startswith("-") or "=" in args[0]:
         raise ValueError(USAGE)
     analysis = "--analysis" in args[1:]
+    specificity = "--specificity" in args[1:]
     finals: dict[str, dict[str, Any]] = {}
     for arg in args[1:]:
-        if arg == "--analysis":
+        if arg in ("--analysis", "--specificity"):
             continue
         name, sep, path = arg.partition("=")
         if not sep or not name or not path:
@@ -161,6 +189,8 @@ def render(args: Sequence[str]) -> str:
         from ebmm.bench.speed import analysis_markdown
 
         return analysis_markdown(result["analysis"])
+    if specificity:
+        return specificity_markdown(result)
     if finals and result.get("benchmark") != "training_efficiency":
         raise ValueError(f"RUN=FINAL.json arguments only go with a training-efficiency file, not {args[0]}")
     return markdown(result, finals)

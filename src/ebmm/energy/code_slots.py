@@ -56,12 +56,13 @@ class CodeSlotEnergy(nn.Module):
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
         if code > dim:
             raise ValueError(f"code ({code}) cannot exceed dim ({dim}): the projection has orthonormal rows")
-        for name, value in (("beta", beta), ("priority", priority), ("empty_radius", empty_radius)):
-            if not value > 0:
-                raise ValueError(f"{name} must be positive, got {value}")
+        for label, scalar in (("beta", beta), ("priority", priority), ("empty_radius", empty_radius)):
+            if not scalar > 0:
+                raise ValueError(f"{label} must be positive, got {scalar}")
         generator = torch.Generator().manual_seed(seed)
         basis, _ = torch.linalg.qr(torch.randn(dim, code, generator=generator))
-        self.dim, self.empty_radius = dim, float(empty_radius)
+        self.dim = dim
+        self.empty_radius = float(empty_radius)
         self.projection = nn.Parameter(basis.T.contiguous())  # (code, dim), orthonormal rows
         self.memory = nn.Linear(code, slots, bias=False)
         nn.init.zeros_(self.memory.weight)
