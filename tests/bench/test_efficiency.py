@@ -69,4 +69,4 @@ def test_markdown_table_and_the_readme(tmp_path: Path) -> None:
              "shipped_binary_peel": "binary_peel.json"}
     readme = efficiency_markdown(load_json(results / "training_efficiency.json"),
                                  {name: load_json(results / file) for name, file in names.items()})
-    assert readme in (root / "README.md").read_text()
+    assert readme in (root / "docs" / "results" / "efficiency.md").read_text()

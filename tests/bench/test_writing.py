@@ -222,5 +222,5 @@ def test_readme_tables_match_the_results_files(name: str) -> None:
 
     root = Path(__file__).resolve().parents[2]
     result = load_json(root / "results" / f"{name}.json")
-    assert writing_markdown(result) in (root / "README.md").read_text()
+    assert writing_markdown(result) in (root / "docs" / "results" / "writing.md").read_text()
     assert not result["git_revision"].endswith("+dirty")
