@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The comparison at equal memory (README "Baselines at equal memory"): every model of METHOD.md §5 on
+# The comparison at equal memory (README "Baselines at equal memory"): every model of docs/method.md#the-papers-numbers on
 # random binary strings at 8,256 floats, and the Omniglot and CIFAR-10 distortion/rate curves with every
 # learned baseline beside the shipped EBMM checkpoints.
 # Usage: [TASKS="binary omniglot cifar10"] scripts/bench_baselines.sh RUNS_DIR DATA_DIR [BINARY_EPISODES] [IMAGE_EPISODES]

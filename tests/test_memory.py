@@ -128,7 +128,7 @@ def test_inference_mode_keeps_no_graph() -> None:
 @pytest.mark.parametrize(
     "energy_factory, specific",
     [(lambda: AutoencoderEnergy(dim=32, hidden=16), True),
-     # An untrained gated RNN lowers the energy of fresh strings about as much (METHOD.md §7):
+     # An untrained gated RNN lowers the energy of fresh strings about as much (docs/results/learning.md):
      # only the drop of the stored patterns' energy is asserted for it.
      (lambda: GatedRNNEnergy(dim=32, hidden=48, memory_width=16, hops=2), False)],
 )

@@ -92,7 +92,7 @@ class ResampleBits(Corruption):
     """Re-sample ``count`` random positions of each binary pattern uniformly from {0, 1}.
 
     About half the re-sampled bits flip, so the expected Hamming error of a query is ``count / 2``
-    (METHOD.md §4: 64 positions of 128, ≈ 32 flips).
+    (docs/method.md#memory-size: 64 positions of 128, ≈ 32 flips).
     """
 
     name: ClassVar[str] = "resample"

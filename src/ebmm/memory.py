@@ -1,6 +1,6 @@
 """EnergyMemory: write by a few meta-learned gradient steps, read by projected Nesterov descent.
 
-Writing (METHOD.md §2): from the meta-learned initial fast weights θ̄,
+Writing (docs/method.md#writing): from the meta-learned initial fast weights θ̄,
 
     θ^(t+1) = θ^(t) − Σ_k r^(t)_{p,k} ∇_p term_k,   terms: E(x), ‖∇_x E(x)‖², ‖θ − θ̄‖²
 

@@ -2,7 +2,7 @@
 
     state = memory.write(patterns)        # (B, N, *shape) -> state of B independent memories
     out   = memory.read(queries, state)   # (B, M, *shape) -> Retrieval; out.patterns is (B, M, *shape)
-    memory.memory_floats(state)           # floats one written memory occupies (METHOD.md §4)
+    memory.memory_floats(state)           # floats one written memory occupies (docs/method.md#memory-size)
 """
 
 from __future__ import annotations

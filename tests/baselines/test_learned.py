@@ -74,7 +74,7 @@ def test_budget_sizes_each_model_within_its_floats(name: str, budget: int) -> No
 
 
 def test_memory_floats_counts_of_the_binary_table() -> None:
-    # 8,256 floats for every model (METHOD.md §5)
+    # 8,256 floats for every model (docs/method.md#the-papers-numbers)
     expected = {"mann": 8256, "plasticity": 8256, "kanerva": 8256}
     assert LEARNED["lstm"].fit_budget({"budget": 8256}) == {"hidden": 4128}
     for name, floats in expected.items():

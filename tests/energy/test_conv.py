@@ -1,4 +1,4 @@
-"""ebmm.energy.conv: memory sizes of METHOD.md §3, shapes, per-image independence, gradients,
+"""ebmm.energy.conv: memory sizes of docs/method.md#energies-shipped, shapes, per-image independence, gradients,
 the reconstruct head's formula, argument errors, and the energies inside an EnergyMemory."""
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def tiny(head: str = "reconstruct", pixel_weights: bool = True, **kwargs) -> Con
     return ConvEnergy(**settings_)
 
 
-# ---------------------------------------------------------------- memory sizes (METHOD.md §3)
+# ---------------------------------------------------------------- memory sizes (docs/method.md#energies-shipped)
 
 
 @pytest.mark.parametrize("d, floats", [(2, 2304), (4, 4608), (8, 9216), (14, 16128)])

@@ -4,7 +4,7 @@
 patterns, a nearest-neighbour oracle); call a factory with no arguments (or keyword overrides such
 as ``seed=0``) to build one.
 
-``LEARNED``: the meta-trained baselines of METHOD.md §5 (memory networks, MANN, LSTM,
+``LEARNED``: the meta-trained baselines of docs/method.md#the-papers-numbers (memory networks, MANN, LSTM,
 differentiable plasticity, the Dynamic Kanerva Machine) and a modern Hopfield memory over a learned
 code; each is an ``nn.Module`` trained by ``ebmm train`` when a config sets ``model.memory`` to its
 name (``build_learned``).

@@ -3,7 +3,7 @@
 On images every learned baseline uses the EBMM conv trunk (``ebmm.energy.conv.ConvEncoder``: the
 same ResBlocks and bottlenecks as the EBMM conv energy, all of it static here) followed by a linear
 map to the code, and the transposed decoder of the reconstruct head (``ConvDecoder``'s layers)
-behind a linear map from the code (METHOD.md §4). On vectors (binary strings) the codec is a small
+behind a linear map from the code (docs/method.md#memory-size). On vectors (binary strings) the codec is a small
 MLP, or a single linear map each way when ``hidden = 0``.
 
 ``decode`` returns logits; the memory turns them into patterns in (0, 1) with a sigmoid.

@@ -8,7 +8,7 @@ here differentiates through an inner optimisation). A subclass implements three 
 - ``store(codes)``: codes ``(B, N, code)`` of the patterns → a ``LearnedState``;
 - ``recall(codes, state)``: codes ``(B, M, code)`` of the queries → codes ``(B, M, code)`` for the
   decoder;
-- the memory size it reports in ``LearnedState.floats`` (METHOD.md §4: the written state only).
+- the memory size it reports in ``LearnedState.floats`` (docs/method.md#memory-size: the written state only).
 
 ``likelihood`` picks the training loss on the decoder's logits: ``"bernoulli"`` (binary
 cross-entropy, for binary strings and Omniglot) or ``"gaussian"`` (squared error of the sigmoid
@@ -94,7 +94,7 @@ class LearnedMemory(nn.Module):
         return Retrieval(patterns=out, iterates=[out] if keep_iterates else None)
 
     def memory_floats(self, state: LearnedState | None = None) -> int:
-        """Floats one written memory occupies (METHOD.md §4); needs the state when it depends on N."""
+        """Floats one written memory occupies (docs/method.md#memory-size); needs the state when it depends on N."""
         if state is None:
             raise ValueError(f"{type(self).__name__}.memory_floats needs a written state (its size can depend on N)")
         return state.floats

@@ -12,7 +12,7 @@ from ebmm.corruption import build_corruption
 from ebmm.data.binary import random_binary_patterns
 from ebmm.protocol import AssociativeMemory
 
-# Mean error bits per pattern at 8,256 floats, METHOD.md §5 (the paper's table). Reference values
+# Mean error bits per pattern at 8,256 floats, docs/method.md#the-papers-numbers (the paper's table). Reference values
 # to print beside our measurements, never used as results.
 PAPER_BINARY: dict[str, dict[int, float]] = {
     "hopfield_hebb": {16: 0.4, 32: 5.0, 48: 9.8, 64: 13.0, 96: 16.5},

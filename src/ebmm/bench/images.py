@@ -28,7 +28,7 @@ from ebmm.protocol import AssociativeMemory
 from ebmm.tasks import METRICS
 
 # The paper's EBMM conv errors at 64 images and a 16×16 noise block, read off its plots
-# (METHOD.md §5): memory floats -> error. Reference values to draw beside our measurements.
+# (docs/method.md#the-papers-numbers): memory floats -> error. Reference values to draw beside our measurements.
 PAPER_IMAGES: dict[str, dict[int, float]] = {
     "omniglot": {2300: 19.0, 3500: 12.0, 4600: 9.2, 9200: 4.0, 11500: 3.1, 13800: 2.2, 16100: 1.8},
     "cifar10": {2300: 10.6, 3500: 10.0, 4600: 8.5, 9200: 6.7, 11500: 6.2, 13800: 6.0, 16100: 5.8},

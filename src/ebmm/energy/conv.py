@@ -4,7 +4,7 @@ All of them read images ``(..., C, H, W)`` in [0, 1] and return one energy each.
 LayerNorm over each feature map (``MapNorm``), never batch statistics, so every image's
 energy is independent of the others in its batch.
 
-Writable weights (the memory) follow METHOD.md §3:
+Writable weights (the memory) follow docs/method.md#energies-shipped:
 
 - **conv**: in each of two bottleneck blocks, the 3×3 convolution is split into ``d`` writable
   output filters and static ones; memory = 2 × 3·3·``bottleneck_mid``·d floats
@@ -216,7 +216,7 @@ def _flatten_images(x: torch.Tensor, shape: tuple[int, ...]) -> tuple[torch.Tens
 
 
 class ConvEnergy(nn.Module):
-    """The paper's "EBMM conv" energy on ``shape = (C, H, W)`` images (METHOD.md §3).
+    """The paper's "EBMM conv" energy on ``shape = (C, H, W)`` images (docs/method.md#energies-shipped).
 
     Arguments:
         shape: one image's shape; H and W must be divisible by the total downsampling.
@@ -322,7 +322,7 @@ class FCEnergy(nn.Module):
     """The paper's "EBMM FC" energy: ResNet encoder → Linear(256) → LayerNorm → writable
     ``Linear(256, d)`` beside static ``Linear(256, 512 − d)`` → tanh → gated hops → energy.
 
-    Memory = 256·d floats (the writable linear map has no bias, as METHOD.md §3 counts).
+    Memory = 256·d floats (the writable linear map has no bias, as docs/method.md#energies-shipped counts).
     """
 
     def __init__(
