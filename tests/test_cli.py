@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -313,3 +314,13 @@ def test_default_checkpoints_are_names_of_shipped_checkpoints() -> None:
         assert "/" not in name and (shipped_checkpoint(name) / "model.safetensors").is_file()
         assert resolve_checkpoint(name) == shipped_checkpoint(name)
     assert build_parser().parse_args(["bench", "binary"]).checkpoint == DEFAULT_CHECKPOINT
+
+
+def test_bench_binary_quantised_and_controls(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "b.json"
+    code = main(["bench", "binary", "--models", "oracle", "--patterns", "4", "--episodes", "2", "--quantize", "4",
+                 "--specificity", "--json", str(out)])
+    assert code == 0, capsys.readouterr().err
+    cell = json.loads(out.read_text())["results"]["oracle"]["4"]
+    assert cell["memory_bits"] == 4 * 128 and cell["unrelated"] > cell["mean"]
+    assert "quantized" not in cell  # the verbatim store keeps its own precision

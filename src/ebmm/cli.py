@@ -112,6 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="comma-separated subset of the models")
     binary.add_argument("--learned", action="append", default=[], metavar="NAME=PATH",
                         help="also a trained learned baseline (checkpoint or run folder) under NAME; repeatable")
+    binary.add_argument("--quantize", type=_int_list, default=[],
+                        help="also read after quantising every written state to these bit depths, e.g. 8,4")
+    binary.add_argument("--specificity", action="store_true",
+                        help="also read after writing unrelated strings and with nothing written (controls)")
     binary.add_argument("--json", default=None, help="write the results here")
     binary.add_argument("--plot", default=None, help="write a PNG plot here")
     binary.add_argument("--device", default="cpu", help="torch device of the EBMM and learned models")
@@ -352,7 +356,8 @@ def _cmd_bench_binary(args: argparse.Namespace) -> int:
     dim = next(iter(widths.values()))[0] if widths else args.dim
     started = time.perf_counter()
     results = benchmark_binary(models, args.patterns, args.episodes, args.seed, args.corruption, args.corrupt_bits,
-                               dim=dim, progress=lambda line: print(line, file=sys.stderr, flush=True))
+                               dim=dim, progress=lambda line: print(line, file=sys.stderr, flush=True),
+                               specificity=args.specificity, quantize=args.quantize)
     payload = _binary_payload(
         results, dim=dim, corruption=args.corruption, corrupt_bits=args.corrupt_bits, episodes=args.episodes,
         dynamics=args.dynamics, seed=args.seed,

@@ -99,3 +99,11 @@ def test_read_rejects_bad_queries(queries: torch.Tensor) -> None:
     state = oracle.write(torch.zeros(2, 3, 4))
     with pytest.raises(ValueError, match="queries"):
         oracle.read(queries, state)
+
+
+def test_oracle_counts_a_bit_packed_store() -> None:
+    oracle = NearestNeighbourOracle()
+    binary = oracle.write(torch.randint(0, 2, (2, 5, 16)).float())
+    assert oracle.memory_bits(binary) == 5 * 16 and oracle.memory_floats(binary) == 5 * 16
+    continuous = oracle.write(torch.rand(2, 5, 16) * 0.5 + 0.25)
+    assert oracle.memory_bits(continuous) == 5 * 16 * 32

@@ -56,6 +56,12 @@ class NearestNeighbourOracle:
         """``N · prod(shape)``: every stored value counts."""
         return prod(state.patterns.shape[1:])
 
+    def memory_bits(self, state: OracleState) -> int:
+        """A verbatim bit-packed store: one bit per value for binary patterns, else 32 per float."""
+        patterns = state.patterns
+        binary = bool(((patterns == 0) | (patterns == 1)).all())
+        return prod(patterns.shape[1:]) * (1 if binary else 32)
+
 
 def _pattern_shape(tensor: object) -> tuple[int, ...] | None:
     """The trailing shape of a ``(B, N, *shape)`` tensor, or ``None`` to let the check complain."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import torch
 
@@ -36,13 +37,17 @@ def benchmark_binary(
     dim: int = 128,
     chunk: int = 50,
     progress: Callable[[str], None] | None = None,
-) -> dict[str, dict[str, dict[str, float]]]:
+    *,
+    specificity: bool = False,
+    quantize: Sequence[int] = (),
+) -> dict[str, dict[str, dict[str, Any]]]:
     """Error bits per pattern for every model on the same seeded episodes of random strings
-    (see ``benchmark_memories``)."""
+    (see ``benchmark_memories``; ``specificity`` and ``quantize`` as there)."""
     corrupt = build_corruption(corruption, corrupt_bits)
 
     def sample(size: int, count: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         patterns = random_binary_patterns(size, count, dim, generator)
         return patterns, corrupt(patterns, generator)
 
-    return benchmark_memories(models, sample, hamming_errors, pattern_counts, episodes, seed, chunk, progress)
+    return benchmark_memories(models, sample, hamming_errors, pattern_counts, episodes, seed, chunk, progress,
+                              specificity=specificity, quantize=quantize)
