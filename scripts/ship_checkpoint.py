@@ -38,7 +38,7 @@ def main(run: str, target: str, command: str) -> None:
 - Task: `{task['data']}` train split, N drawn from {task['patterns']} per update, corruption
   `{task['corruption']}` {json.dumps(task['corruption_args']) if task['corruption_args'] else ''}.
 - Trained by: `{command}` (`config.json` here is the resolved config; `metrics.jsonl` is that run's log).
-- Budget: {state['step']:,} of the config's {train['steps']:,} meta-updates{' (stopped early: the session ended)' if 0 < state['step'] < train['steps'] else ''}{' (none: the initialised model, `--max-steps 0`)' if state['step'] == 0 else ''}, {train['meta_batch']} episode(s) each, {state['elapsed_seconds']:.0f} s
+- Budget: {state['step']:,} of the config's {train['steps']:,} meta-updates{' (stopped early)' if 0 < state['step'] < train['steps'] else ''}{' (none: the initialised model, `--max-steps 0`)' if state['step'] == 0 else ''}, {train['meta_batch']} episode(s) each, {state['elapsed_seconds']:.0f} s
   ({state['elapsed_seconds'] / 3600:.2f} hours) on `{train['device']}` — one thread of a 2-core
   {platform.machine()} CPU shared with other runs (`OMP_NUM_THREADS=1`), {train['grad_mode'].replace('_', '-')}
   meta-gradients, AdamW {train['lr']} ({train['lr_schedule']}), clipping {train['clip_norm']}; no GPU.
