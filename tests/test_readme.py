@@ -87,13 +87,14 @@ def test_readme_links_into_the_docs() -> None:
     assert any(t.startswith("docs/results/") for t in targets), "the README does not link to any results page"
 
 
-def test_readme_has_the_headline_results_and_the_image_placeholder() -> None:
+def test_readme_has_the_headline_results_with_the_image_controls() -> None:
     text = README.read_text()
     assert re.search(r"^## Headline results$", text, flags=re.MULTILINE)
     headline = text.split("## Headline results", 1)[1].split("\n## ", 1)[0]
     assert "<!-- report: results/binary.json -->" in headline
     assert "![" in headline, "the headline results show no picture"
-    assert "<!-- image results: filled by the image-memory work -->" in text
+    # the image result is shown with its controls (unrelated / nothing written), not alone
+    assert "<!-- report: results/images/omniglot.json --specificity -->" in headline
 
 
 def test_readme_python_examples_run(monkeypatch: pytest.MonkeyPatch) -> None:
