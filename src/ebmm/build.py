@@ -12,6 +12,7 @@ from ebmm.checkpoint import load_json, load_tensors
 from ebmm.config import Config, ModelConfig, config_from_dict, pattern_shape
 from ebmm.energy import build_energy
 from ebmm.memory import EnergyMemory
+from ebmm.run_folder import CheckpointFolder, RunFolder
 
 if TYPE_CHECKING:
     from ebmm.baselines.learned import LearnedMemory
@@ -95,7 +96,7 @@ def _shipped_roots() -> list[Path]:
 def shipped_checkpoints() -> list[str]:
     """The names of the checkpoints shipped with ebmm (each usable as ``load_memory(name)``)."""
     return sorted({folder.name for root in _shipped_roots() for folder in root.iterdir()
-                   if (folder / "model.safetensors").is_file()})
+                   if CheckpointFolder(folder).exists()})
 
 
 def shipped_checkpoint(name: str) -> Path:
@@ -104,7 +105,7 @@ def shipped_checkpoint(name: str) -> Path:
     if not name or Path(name).name != name or name in (".", ".."):
         raise ValueError(f"a shipped checkpoint is named by a bare folder name like 'binary', got {name!r}")
     for root in _shipped_roots():
-        if (root / name / "model.safetensors").is_file():
+        if CheckpointFolder(root / name).exists():
             return root / name
     shipped = ", ".join(shipped_checkpoints()) or "none found"
     raise FileNotFoundError(f"no shipped checkpoint named {name!r}; shipped: {shipped}")
@@ -114,11 +115,10 @@ def resolve_checkpoint(path: str | Path) -> Path:
     """The checkpoint folder for ``path``: a checkpoint folder itself, a run folder's latest, or (a
     bare name, with no checkpoint or run folder of that name here) the shipped checkpoint of that name."""
     path = Path(path)
-    if (path / "model.safetensors").is_file():
+    if CheckpointFolder(path).exists():
         return path
-    latest = path / "latest.json"
-    if latest.is_file():
-        return path / load_json(latest)["checkpoint"]
+    if RunFolder(path).has_checkpoint():
+        return RunFolder(path).latest_checkpoint().path
     bare = str(path) == path.name and path.name not in ("", ".", "..")
     if bare:
         try:
@@ -136,9 +136,10 @@ def load_memory(path: str | Path, device: str | torch.device = "cpu") -> tuple[T
     """Load a trained memory (EnergyMemory or learned baseline) and its config from a checkpoint or run folder."""
     check_device(device)
     folder = resolve_checkpoint(path)
-    config = config_from_dict(load_json(folder / "config.json"))
+    files = CheckpointFolder(folder)
+    config = config_from_dict(load_json(files.config))
     memory = build_memory(config.model)
-    tensors = load_tensors(folder / "model.safetensors", device=device)
+    tensors = load_tensors(files.model, device=device)
     try:
         memory.load_state_dict(tensors)
     except RuntimeError as error:

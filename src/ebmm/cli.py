@@ -329,11 +329,12 @@ def _binary_payload(results: dict, *, dim: int, corruption: str, corrupt_bits: i
 def _checkpoint_info(checkpoint: str) -> dict:
     from ebmm.build import resolve_checkpoint
     from ebmm.checkpoint import load_json
+    from ebmm.run_folder import CheckpointFolder
 
-    folder = resolve_checkpoint(checkpoint)
+    files = CheckpointFolder(resolve_checkpoint(checkpoint))
     info = {"path": str(checkpoint)}
-    if (folder / "state.json").is_file():
-        info.update(load_json(folder / "state.json"))
+    if files.state.is_file():
+        info.update(load_json(files.state))
     return info
 
 
@@ -414,7 +415,10 @@ def _cmd_plot(args: argparse.Namespace) -> int:
         runs = {Path(run).name: read_metrics(run) for run in args.runs}
         out = plot_runs(runs, args.out, tuple(args.patterns))
     elif args.plot == "training":
-        config = load_json(Path(args.run) / "config.json") if (Path(args.run) / "config.json").is_file() else {}
+        from ebmm.run_folder import RunFolder
+
+        run_config = RunFolder(Path(args.run)).config
+        config = load_json(run_config) if run_config.is_file() else {}
         out = plot_training(read_metrics(args.run), args.out, title=config.get("name", ""))
     elif args.plot == "images":
         out = plot_images(load_json(args.results), args.out)

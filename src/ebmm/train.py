@@ -34,6 +34,7 @@ from ebmm.build import TrainableMemory, build_memory, check_device
 from ebmm.checkpoint import load_json, load_tensors, save_json, save_tensors
 from ebmm.config import Config, config_from_dict
 from ebmm.memory import EnergyMemory
+from ebmm.run_folder import CheckpointFolder, RunFolder
 from ebmm.tasks import METRICS, BinaryTask, ImageTask, build_task, evaluate
 
 EVAL_SEED_OFFSET = 1_000_003
@@ -112,11 +113,11 @@ def _initialise_from(memory: nn.Module, config: Config, device: torch.device) ->
     """Load the parameters of ``train.init_from``'s checkpoint, whose model config must match."""
     from ebmm.build import resolve_checkpoint
 
-    folder = resolve_checkpoint(config.train.init_from)
-    saved = config_from_dict(load_json(folder / "config.json"))
+    folder = CheckpointFolder(resolve_checkpoint(config.train.init_from))
+    saved = config_from_dict(load_json(folder.config))
     if saved.model != config.model:
         raise ValueError(f"train.init_from={config.train.init_from}: its model config differs from this run's")
-    memory.load_state_dict(load_tensors(folder / "model.safetensors", device=device))
+    memory.load_state_dict(load_tensors(folder.model, device=device))
 
 
 def _initialise_from_data(memory: nn.Module, task: Any, device: torch.device) -> None:
@@ -139,22 +140,22 @@ def _save_checkpoint(
     run_dir: Path, step: int, memory: nn.Module, optimizer: torch.optim.Optimizer,
     generator: torch.Generator, config: Config, elapsed: float,
 ) -> Path:
-    name = f"checkpoint-{step:08d}"
+    run = RunFolder(run_dir)
+    name = run.checkpoint_name(step)
     final = run_dir / name
-    tmp = run_dir / f".{name}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    save_tensors(tmp / "model.safetensors", memory.state_dict())
+    tmp = CheckpointFolder(run_dir / f".{name}.tmp")
+    shutil.rmtree(tmp.path, ignore_errors=True)
+    tmp.path.mkdir(parents=True)
+    save_tensors(tmp.model, memory.state_dict())
     trainer = _optimizer_tensors(optimizer)
     trainer["rng.data"] = generator.get_state()
-    save_tensors(tmp / "trainer.safetensors", trainer)
-    save_json(tmp / "config.json", config.to_dict())
-    save_json(tmp / "state.json", {"step": step, "elapsed_seconds": elapsed})
+    save_tensors(tmp.trainer, trainer)
+    save_json(tmp.config, config.to_dict())
+    save_json(tmp.state, {"step": step, "elapsed_seconds": elapsed})
     shutil.rmtree(final, ignore_errors=True)
-    tmp.rename(final)
-    previous = run_dir / "latest.json"
-    old = load_json(previous)["checkpoint"] if previous.is_file() else None
-    save_json(previous, {"checkpoint": name, "step": step})
+    tmp.path.rename(final)
+    old = load_json(run.latest)["checkpoint"] if run.has_checkpoint() else None
+    save_json(run.latest, {"checkpoint": name, "step": step})
     if old and old != name:
         shutil.rmtree(run_dir / old, ignore_errors=True)
     return final
@@ -207,25 +208,26 @@ def _train(
     optimizer = make_optimizer(memory, config)
     generator = torch.Generator(device="cpu").manual_seed(config.train.seed)
     start, elapsed = 0, 0.0
-    metrics_path = run_dir / "metrics.jsonl"
+    run = RunFolder(run_dir)
+    metrics_path = run.metrics
     # Every rank checks the run folder before the first collective after set-up; no rank can write
     # latest.json before all ranks have passed it, so they all take the same branch.
     if resume:
         from ebmm.build import resolve_checkpoint
 
-        folder = resolve_checkpoint(run_dir)
-        saved = config_from_dict(load_json(folder / "config.json"))
+        folder = CheckpointFolder(resolve_checkpoint(run_dir))
+        saved = config_from_dict(load_json(folder.config))
         if saved.model != config.model:
             raise ValueError(f"cannot resume {run_dir}: the model config differs from the checkpoint's")
-        memory.load_state_dict(load_tensors(folder / "model.safetensors", device=device))
-        trainer = load_tensors(folder / "trainer.safetensors")
+        memory.load_state_dict(load_tensors(folder.model, device=device))
+        trainer = load_tensors(folder.trainer)
         _restore_optimizer(optimizer, trainer)
         generator.set_state(trainer["rng.data"])
-        state = load_json(folder / "state.json")
+        state = load_json(folder.state)
         start, elapsed = int(state["step"]), float(state["elapsed_seconds"])
         if main:
             _truncate_metrics(metrics_path, start)
-    elif (run_dir / "latest.json").exists():
+    elif run.has_checkpoint():
         raise FileExistsError(f"{run_dir} already holds a run; pass --resume to continue it or choose a new --out")
     elif config.train.init_from:
         _initialise_from(memory, config, device)
@@ -239,7 +241,7 @@ def _train(
             step_loss, device_ids=[device.index] if device.type == "cuda" else None, find_unused_parameters=True)
     if main:
         run_dir.mkdir(parents=True, exist_ok=True)
-        save_json(run_dir / "config.json", config.to_dict())
+        save_json(run.config, config.to_dict())
     end = config.train.steps if max_steps is None else min(config.train.steps, start + max_steps)
     last_eval = None
     last_good = None
@@ -263,7 +265,7 @@ def _train(
                 loss.backward()
                 grad_norm = torch.nn.utils.clip_grad_norm_(memory.parameters(), config.train.clip_norm)
             if not torch.isfinite(global_loss) or not torch.isfinite(grad_norm):
-                latest = run_dir / "latest.json"
+                latest = run.latest
                 where = (f"last good checkpoint: {last_good or latest}" if last_good or latest.is_file()
                          else "no checkpoint was written yet")
                 raise TrainingDiverged(f"meta-loss or gradient is not finite at step {step} ({where})")
@@ -297,7 +299,7 @@ def _train(
                 if main:
                     _save_checkpoint(run_dir, done, memory, optimizer, generator, config,
                                      elapsed + time.perf_counter() - tic)
-                last_good = run_dir / f"checkpoint-{done:08d}"
+                last_good = run.checkpoint(done).path
     if end == start == 0 and main:  # --max-steps 0: the initialised model (e.g. a PCA decoder) as a checkpoint
         _save_checkpoint(run_dir, 0, memory, optimizer, generator, config, 0.0)
     distributed.barrier()  # every rank returns once the run's files are complete
@@ -306,7 +308,7 @@ def _train(
 
 def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
     """All records of a run's ``metrics.jsonl``."""
-    path = Path(run_dir) / "metrics.jsonl"
+    path = RunFolder(Path(run_dir)).metrics
     if not path.is_file():
         raise FileNotFoundError(f"no metrics log at {path}")
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

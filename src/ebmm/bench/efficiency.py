@@ -19,6 +19,7 @@ from typing import Any
 
 from ebmm.bench.harness import command_line, git_revision
 from ebmm.checkpoint import load_json, save_json
+from ebmm.run_folder import RunFolder
 
 
 def updates_to_target(records: list[dict[str, Any]], key: str, target: float) -> dict[str, Any] | None:
@@ -41,7 +42,7 @@ def efficiency_record(run_dirs: list[str | Path], patterns: int, target: float) 
         evals = [r for r in records if r.get("kind") == "eval" and key in r]
         if not evals:
             raise ValueError(f"{run_dir} has no evaluation of {key}; its train.eval_patterns must include {patterns}")
-        config = load_json(run_dir / "config.json")
+        config = load_json(RunFolder(Path(run_dir)).config)
         runs[run_dir.name] = {
             "run": str(run_dir),
             "optimiser": {k: config["train"][k] for k in ("lr", "lr_schedule", "clip_norm", "weight_decay",

@@ -25,6 +25,7 @@ from ebmm.data.images import ImageSet, sample_episodes
 from ebmm.linear_codec import fit_pca
 from ebmm.memory import EnergyMemory, MemoryState
 from ebmm.protocol import AssociativeMemory
+from ebmm.run_folder import CheckpointFolder
 from ebmm.tasks import METRICS
 
 # The paper's EBMM conv errors at 64 images and a 16×16 noise block, read off its plots
@@ -47,10 +48,11 @@ def training_record(path: str | Path) -> dict[str, Any]:
     """What a checkpoint says of its training: config name, steps, seconds, device."""
     folder = resolve_checkpoint(path)
     record: dict[str, Any] = {"checkpoint": str(path)}
-    if (folder / "state.json").is_file():
-        state = load_json(folder / "state.json")
+    files = CheckpointFolder(folder)
+    if files.state.is_file():
+        state = load_json(files.state)
         record.update(steps=state.get("step"), seconds=state.get("elapsed_seconds"))
-    config = load_json(folder / "config.json")
+    config = load_json(files.config)
     record.update(config=config.get("name"), device=config.get("train", {}).get("device"),
                   trained_on=config.get("task", {}).get("data"))
     return record

@@ -21,13 +21,14 @@ from typing import Any
 
 from ebmm.bench.harness import command_line, git_revision
 from ebmm.checkpoint import load_json, save_json
+from ebmm.run_folder import RunFolder
 from ebmm.train import read_metrics
 
 
 def run_record(run_dir: str | Path) -> dict[str, Any]:
     """What one sweep run tried and how well it did (see the module docstring for the score)."""
     run_dir = Path(run_dir)
-    config = load_json(run_dir / "config.json")
+    config = load_json(RunFolder(Path(run_dir)).config)
     evals = [r for r in read_metrics(run_dir) if r.get("kind") == "eval"]
     if not evals:
         raise ValueError(f"run {run_dir} has no evaluation yet")

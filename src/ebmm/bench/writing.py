@@ -70,6 +70,7 @@ from typing import Any
 import torch
 
 from ebmm.memory import WRITE_TERMS, EnergyMemory, MemoryState
+from ebmm.run_folder import CheckpointFolder
 
 METHODS: tuple[str, ...] = ("adam_writing_loss", "adam_energy_only", "adam_writing_loss_fresh",
                             "adam_energy_only_fresh", "scratch_reconstruction")
@@ -585,8 +586,8 @@ def run_write_benchmark(
                                 progress or (lambda line: print(line, file=sys.stderr, flush=True)), scratch_lrs)
     folder = resolve_checkpoint(checkpoint)
     info: dict[str, Any] = {"path": str(checkpoint)}
-    if (folder / "state.json").is_file():
-        info.update(load_json(folder / "state.json"))
+    if CheckpointFolder(folder).state.is_file():
+        info.update(load_json(CheckpointFolder(folder).state))
     corruption = task.corrupt.describe() if hasattr(task.corrupt, "describe") else str(task.corrupt)
     payload: dict[str, Any] = {
         "benchmark": "write",
