@@ -250,3 +250,12 @@ def test_unknown_dataset_and_binary_with_image_shape_are_rejected() -> None:
 
 def test_vector_pattern_shape_defaults_to_pattern_dim() -> None:
     assert pattern_shape(config_from_dict({"model": {"pattern_dim": 64}}).model) == (64,)
+
+
+@pytest.mark.parametrize("override", ['train.grad_mode="first_order"', "train.checkpointing=true",
+                                      "train.first_order_steps=10"])
+def test_learned_baselines_refuse_ebmm_gradient_options(override: str) -> None:
+    base = ['model.memory="memory_networks"', "model.memory_args={budget=8256}"]
+    load_config(None, base)  # the defaults are fine
+    with pytest.raises(ValueError, match="no write steps to differentiate"):
+        load_config(None, [*base, override])

@@ -181,6 +181,14 @@ def validate(config: Config) -> None:
             f"train.truncate_steps must be in [1, model.write_steps={config.model.write_steps}], "
             f"got {config.train.truncate_steps}"
         )
+    if config.model.memory != "ebmm":
+        inner = {"grad_mode": config.train.grad_mode != "second_order", "checkpointing": config.train.checkpointing,
+                 "first_order_steps": config.train.first_order_steps != 0}
+        if any(inner.values()):
+            options = ", ".join(f"train.{key}" for key, used in inner.items() if used)
+            raise ValueError(
+                f"{options} set the meta-gradient through EBMM's write steps; the learned baseline "
+                f"model.memory = {config.model.memory!r} has no write steps to differentiate: leave them at their defaults")
     if config.model.write_chunk < 0:
         raise ValueError(f"model.write_chunk must be 0 (batch write) or a positive chunk size, got {config.model.write_chunk}")
     if not config.task.patterns or any(n < 1 for n in config.task.patterns):

@@ -101,8 +101,11 @@ class LearnedMemory(nn.Module):
 
     def episode_loss(self, patterns: torch.Tensor, queries: torch.Tensor, mode: str | None = None, *,
                      truncate: int | None = None, checkpoint: bool = False) -> tuple[torch.Tensor, LearnedState, Retrieval]:
-        """Training loss of a batch of episodes, the state and the retrieval (``ebmm train``'s call;
-        ``mode``, ``truncate`` and ``checkpoint`` concern EBMM's inner gradients and are ignored)."""
+        """Training loss of a batch of episodes, the state and the retrieval (``ebmm train``'s call).
+
+        ``mode``, ``truncate`` and ``checkpoint`` concern EBMM's inner gradients, which a learned
+        baseline does not have; the config refuses non-default values for them (``ebmm.config``), and
+        the arguments exist only so that one trainer calls every memory alike."""
         if queries.shape != patterns.shape:
             raise ValueError(
                 f"queries must match patterns one to one, got {tuple(queries.shape)} vs {tuple(patterns.shape)}")
