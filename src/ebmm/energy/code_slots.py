@@ -28,6 +28,8 @@ import math
 import torch
 from torch import nn
 
+from ebmm.energy.free_slots import free_slot_scores, written_slots
+
 
 class CodeSlotEnergy(nn.Module):
     """Log-sum-exp over writable codes of a static orthonormal projection; see the module docstring.
@@ -72,7 +74,7 @@ class CodeSlotEnergy(nn.Module):
 
     def written(self) -> torch.Tensor:
         """1 for slots whose code has left θ̄ = 0 (radius σ), else 0: a step function of the codes."""
-        return (self.memory.weight.detach().pow(2).sum(-1) >= self.empty_radius**2).float()
+        return written_slots(self.memory.weight, self.empty_radius)
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:
         """``S`` ``(..., slots)`` of patterns ``x`` ``(..., dim)`` (lower = better)."""
@@ -80,10 +82,9 @@ class CodeSlotEnergy(nn.Module):
             raise ValueError(f"expected patterns of {self.dim} values in the last axis, got shape {tuple(x.shape)}")
         code = (2.0 * x - 1.0) @ self.projection.T
         fit = 0.5 * (code.unsqueeze(-2) - self.memory.weight).pow(2).sum(-1)
-        free = 1 - self.written()
-        free_before = torch.cumsum(free, 0) - free
-        offset = self.novelty + self.log_priority.exp() * free_before - 0.5 * code.pow(2).sum(-1, keepdim=True)
-        return fit + free * offset
+        written = self.written()
+        offset = free_slot_scores(written, self.novelty, self.log_priority.exp())
+        return fit + (1 - written) * (offset - 0.5 * code.pow(2).sum(-1, keepdim=True))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         beta = self.log_beta.exp()

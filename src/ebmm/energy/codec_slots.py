@@ -40,6 +40,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ebmm.energy.free_slots import free_slot_scores, written_slots
+
 
 class CodecSlotEnergy(nn.Module):
     """Slots of codes decoded by a static linear decoder; see the module docstring.
@@ -127,7 +129,7 @@ class CodecSlotEnergy(nn.Module):
 
     def written(self) -> torch.Tensor:
         """1 for slots whose code has left θ̄ = 0 (radius σ), else 0: a step function of the codes."""
-        return (self.memory.weight.detach().pow(2).sum(-1) >= self.empty_radius**2).float()
+        return written_slots(self.memory.weight, self.empty_radius)
 
     def _worst_square(self, squared: torch.Tensor) -> torch.Tensor:
         """Soft maximum over squares of the summed ``squared`` ``(..., C, H, W)`` errors: ``(...)``."""
@@ -145,8 +147,7 @@ class CodecSlotEnergy(nn.Module):
         code = (x.flatten(-3) - self.mean) @ self.decoder.T
         fit = 0.5 * (code.unsqueeze(-2) - self.memory.weight).pow(2).sum(-1)
         written = self.written()
-        free_before = torch.cumsum(1 - written, 0) - (1 - written)
-        free = self.novelty + self.log_priority.exp() * free_before
+        free = free_slot_scores(written, self.novelty, self.log_priority.exp())
         scores = self.log_fit_weight.exp() * fit + written * outside + (1 - written) * free
         return scores, worst
 

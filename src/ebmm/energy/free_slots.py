@@ -1,0 +1,22 @@
+"""Free and written slots: the step functions that steer one-at-a-time writes into free slots.
+
+Shared by the slot energies written online (``CodecSlotEnergy``, ``CodeSlotEnergy``): a slot whose
+code has left a ball of radius σ around θ̄ = 0 is *written*; a free slot k scores ``b + ε·f_k``, where
+``f_k`` counts the free slots before it, so the first free slot is the cheapest. Both are functions
+of the codes with no gradient: they decide where a write goes without pushing any code.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def written_slots(codes: torch.Tensor, radius: float) -> torch.Tensor:
+    """1 for each slot (row of ``codes``) whose code has left the ball of ``radius`` around 0, else 0."""
+    return (codes.detach().pow(2).sum(-1) >= radius**2).to(codes.dtype)
+
+
+def free_slot_scores(written: torch.Tensor, novelty: torch.Tensor, priority: torch.Tensor) -> torch.Tensor:
+    """``b + ε·f_k`` per slot (``written`` from ``written_slots``); only free slots use it."""
+    free = 1 - written
+    return novelty + priority * (torch.cumsum(free, 0) - free)
