@@ -432,7 +432,7 @@ def _cmd_bench_images(args: argparse.Namespace) -> int:
     from ebmm.bench.harness import format_specificity, format_table
     from ebmm.bench.images import (
         UnwrittenMemory, benchmark_images, load_checkpoints, reference_memories, results_record, retrieval_grid,
-        training_record,
+        same_codec_references, training_record,
     )
     from ebmm.bench.plots import plot_grid, plot_images
     from ebmm.checkpoint import save_json
@@ -463,6 +463,7 @@ def _cmd_bench_images(args: argparse.Namespace) -> int:
                                               classical=False if args.no_classical else None,
                                               codec_sizes=args.codec_sizes, window=args.block_size)
         models.update(refs)
+        models.update(same_codec_references(checkpoints, args.block_size))
     started = time.perf_counter()
     results = benchmark_images(models, test, corrupt, args.patterns, args.episodes, args.seed, progress=say,
                                specificity=not args.no_specificity, quantize=args.quantize)

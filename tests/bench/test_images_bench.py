@@ -337,3 +337,19 @@ def test_specificity_and_quantised_reads_are_computed_as_stated() -> None:
     assert "nothing" not in results["verbatim"]["3"]  # no empty state to read from
     assert results["verbatim"]["3"]["mean"] < results["verbatim"]["3"]["unrelated"]
     assert results["query"]["3"]["unrelated"] == results["query"]["3"]["mean"]
+
+
+def test_same_codec_references_wrap_each_codec_checkpoint_and_plot_as_their_own_curve(tmp_path: Path) -> None:
+    from ebmm.baselines.codec_nn import CodecMemory
+    from ebmm.bench.images import same_codec_references
+    from ebmm.bench.plots import _family
+    from ebmm.energy.codec_slots import CodecSlotEnergy
+
+    shape = (1, 8, 8)
+    energy = CodecSlotEnergy(shape, slots=2, code=3, window=3)
+    memory = EnergyMemory(energy, shape, write_steps=1, read_steps=1, write_terms=["energy"])
+    refs = same_codec_references({"omniglot_codec_slots_c36": memory, "other": memory}, window=3)
+    assert list(refs) == ["codec_nn[omniglot_codec_slots_c36]", "codec_nn[other]"]
+    assert isinstance(refs["codec_nn[other]"], CodecMemory) and refs["codec_nn[other]"].codec is energy.codec
+    assert _family("codec_nn[omniglot_codec_slots_c36]") == "codec_nn[omniglot_codec_slots]"
+    assert _family("codec_nn (2304 floats)") == "codec_nn"

@@ -6,6 +6,8 @@ most, then paste that square of the stored image into the query and keep the res
 
 - ``LinearCodecMemory`` (``codec_nn``) keeps ``k`` PCA coefficients per image (``N·k`` floats; the
   basis and mean are fitted on the training split and, like any static weight, not counted).
+- ``CodecMemory`` keeps the code of any codec (``encode``/``decode``): given an EBMM's own codec it
+  is the trivial memory *equally equipped* with that EBMM — the reference its score must beat.
 - ``VerbatimMemory`` keeps the images themselves at their own precision (1 bit per binary pixel,
   8 bits per colour value): it shows what a memory size in floats means when a float can hold
   32 bits. Its ``memory_floats`` is the bit count divided by 32.
@@ -14,10 +16,12 @@ most, then paste that square of the stored image into the query and keep the res
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
+from ebmm.energy.image_codecs import LinearCodec
 from ebmm.protocol import Retrieval, check_batch_matches, check_patterns
 
 
@@ -70,7 +74,39 @@ class StoredImages:
         return int(self.records.shape[0])
 
 
-class LinearCodecMemory:
+class CodecMemory:
+    """Keeps ``codec.encode(image)`` per image; reads by selecting and pasting (module docstring).
+
+    ``codec`` is any module with ``encode`` ``(..., C, H, W) -> (..., k)`` and ``decode`` back,
+    e.g. an EBMM's static codec (``ebmm.energy.image_codecs``); memory is ``N·k`` floats.
+    """
+
+    def __init__(self, codec: Any, shape: tuple[int, ...], window: int = 16):
+        self.codec, self.shape, self.window = codec, tuple(shape), int(window)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(codec={type(self.codec).__name__}, window={self.window})"
+
+    def write(self, patterns: torch.Tensor) -> StoredImages:
+        check_patterns(patterns, "patterns", self.shape)
+        with torch.no_grad():
+            return StoredImages(self.codec.encode(patterns))
+
+    def decode(self, state: StoredImages) -> torch.Tensor:
+        """The stored reconstructions ``(B, N, *shape)``, clipped to [0, 1]."""
+        with torch.no_grad():
+            return self.codec.decode(state.records).clamp(0, 1)
+
+    def read(self, queries: torch.Tensor, state: StoredImages) -> Retrieval:
+        check_patterns(queries, "queries", self.shape)
+        check_batch_matches(queries, state.batch_size)
+        return Retrieval(select_and_paste(queries, self.decode(state), self.window))
+
+    def memory_floats(self, state: StoredImages) -> int:
+        return int(state.records[0].numel())
+
+
+class LinearCodecMemory(CodecMemory):
     """``codec_nn``: ``k`` PCA coefficients per image, read by selecting and pasting (module docstring).
 
     ``mean`` ``(D,)`` and ``basis`` ``(k, D)`` (orthonormal rows, e.g. from ``ebmm.linear_codec.fit_pca``).
@@ -81,27 +117,11 @@ class LinearCodecMemory:
             raise ValueError(f"basis must be (k, D) and mean (D,), got {tuple(basis.shape)} and {tuple(mean.shape)}")
         if int(torch.Size(shape).numel()) != mean.shape[0]:
             raise ValueError(f"shape {tuple(shape)} does not hold {mean.shape[0]} values")
-        self.mean, self.basis, self.shape, self.window = mean, basis, tuple(shape), int(window)
+        super().__init__(LinearCodec(shape, basis.shape[0], basis=basis, mean=mean), shape, window)
+        self.mean, self.basis = mean, basis
 
     def __repr__(self) -> str:
         return f"LinearCodecMemory(k={self.basis.shape[0]}, window={self.window})"
-
-    def write(self, patterns: torch.Tensor) -> StoredImages:
-        check_patterns(patterns, "patterns", self.shape)
-        return StoredImages((patterns.flatten(2) - self.mean) @ self.basis.T)
-
-    def decode(self, state: StoredImages) -> torch.Tensor:
-        """The stored reconstructions ``(B, N, *shape)``, clipped to [0, 1]."""
-        images = self.mean + state.records @ self.basis
-        return images.clamp(0, 1).reshape(*state.records.shape[:2], *self.shape)
-
-    def read(self, queries: torch.Tensor, state: StoredImages) -> Retrieval:
-        check_patterns(queries, "queries", self.shape)
-        check_batch_matches(queries, state.batch_size)
-        return Retrieval(select_and_paste(queries, self.decode(state), self.window))
-
-    def memory_floats(self, state: StoredImages) -> int:
-        return int(state.records[0].numel())
 
 
 class VerbatimMemory:

@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from ebmm.baselines.codec_nn import LinearCodecMemory, VerbatimMemory
+from ebmm.baselines.codec_nn import CodecMemory, LinearCodecMemory, VerbatimMemory
 from ebmm.baselines.hopfield import HopfieldMemory
 from ebmm.baselines.modern_hopfield import ModernHopfieldMemory, choose_beta
 from ebmm.bench.harness import benchmark_memories, command_line, device_of, git_revision
@@ -141,6 +141,17 @@ def reference_memories(
     return models, setup
 
 
+def same_codec_references(checkpoints: dict[str, EnergyMemory], window: int = 16) -> dict[str, CodecMemory]:
+    """``codec_nn[name]``: the trivial memory over checkpoint ``name``'s own static codec.
+
+    One per checkpoint whose energy has a codec (``CodecSlotEnergy``): it stores the same codes the
+    EBMM's write stores, under the same decoder, and reads by selecting and pasting, so the EBMM is
+    measured against a reference equipped exactly like it.
+    """
+    return {f"codec_nn[{name}]": CodecMemory(memory.energy.codec, tuple(memory.pattern_shape), window)
+            for name, memory in checkpoints.items() if hasattr(memory.energy, "codec")}
+
+
 def benchmark_images(
     models: dict[str, AssociativeMemory],
     images: ImageSet,
@@ -233,7 +244,8 @@ def results_record(
             "seed": seed,
             "metric_detail": ("error bits per image after thresholding at 0.5" if images.binary
                               else "squared error per image, summed over all values in [0, 1]"),
-            "reference_memory": ("codec_nn stores k PCA coefficients per image (N·k floats); verbatim stores the "
+            "reference_memory": ("codec_nn stores k PCA coefficients per image (N·k floats); codec_nn[name] stores "
+                                 "the codes of checkpoint name's own codec and reads the same way; verbatim stores the "
                                  "images at their own precision (memory_floats = bits / 32); modern Hopfield "
                                  "stores the raw images (N·C·H·W floats); classical Hopfield a D×D matrix"),
             "specificity": ("unrelated: the same queries read after writing other images of the same split; "

@@ -1,9 +1,10 @@
 """Image memory as slots of codes under a static decoder, read by repairing one bad region.
 
 The writable weights are ``slots`` codes ``m_k`` (``memory = Linear(code, slots)``: ``slots·code``
-floats). A static decoder ``r_k = μ + m_k V`` maps each code to an image (``V`` ``(code, C·H·W)``,
-typically started from a PCA basis of the training split, then meta-learned), and ``z(x) = V(x − μ)``
-is the image's own code. With ``e_k = x − r_k`` and ``B_w(·)`` the sum over the ``window × window``
+floats). A static codec (``ebmm.energy.image_codecs``) decodes each code to an image ``r_k = D(m_k)``
+and encodes an image to its own code ``z(x)``: linear (``D(m) = μ + m V``, started from a PCA of
+the training split) or convolutional (an autoencoder trained first order on the training split).
+Either is then meta-learned with the rest. With ``e_k = x − r_k`` and ``B_w(·)`` the sum over the ``window × window``
 square at position ``w``,
 
     C_k(x) = (1/κ) log Σ_w exp(κ B_w(e_k²))              the worst square's error (soft maximum)
@@ -34,24 +35,28 @@ same first free slot: use ``write_chunk=1``.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ebmm.energy.free_slots import free_slot_scores, written_slots
+from ebmm.energy.image_codecs import CODECS, LinearCodec
 
 
 class CodecSlotEnergy(nn.Module):
-    """Slots of codes decoded by a static linear decoder; see the module docstring.
+    """Slots of codes decoded by a static codec; see the module docstring.
 
     Arguments:
         shape: ``(C, H, W)`` of one image.
         slots, code: number of writable codes and floats per code (memory = ``slots·code``).
         window: side of the square the read repairs (the corruption's size, if known).
-        basis, mean: an initial decoder ``(code', C·H·W)`` (e.g. PCA rows; the first ``code`` rows
-            are used, zero-padded if fewer) and mean image; default a small random decoder and grey.
+        codec: ``"linear"`` or ``"conv"`` (``ebmm.energy.image_codecs``); ``codec_args`` go to its
+            constructor (e.g. ``width``, ``fit_steps`` for ``"conv"``).
+        basis, mean: for the linear codec, an initial decoder ``(code', C·H·W)`` (e.g. PCA rows; the
+            first ``code`` rows are used, zero-padded if fewer) and mean image; default a small
+            random decoder and grey.
         beta, fit_weight, kappa, correct_scale: initial β, α, κ, λ (all learned, kept positive).
         novelty, priority: initial b and ε of the free-slot score (learned).
         empty_radius: σ, the radius around θ̄ = 0 within which a slot counts as free.
@@ -63,6 +68,8 @@ class CodecSlotEnergy(nn.Module):
         slots: int = 64,
         code: int = 36,
         window: int = 16,
+        codec: str = "linear",
+        codec_args: dict[str, Any] | None = None,
         basis: torch.Tensor | None = None,
         mean: torch.Tensor | None = None,
         beta: float = 1.0,
@@ -87,20 +94,15 @@ class CodecSlotEnergy(nn.Module):
         self.shape = tuple(int(s) for s in shape)
         self.window = window
         self.empty_radius = float(empty_radius)
-        dim = math.prod(self.shape)
-        decoder = torch.randn(code, dim) / math.sqrt(dim)
-        if basis is not None:
-            basis = torch.as_tensor(basis, dtype=torch.float32).reshape(basis.shape[0], -1)
-            if basis.shape[1] != dim:
-                raise ValueError(f"basis rows must have {dim} values (the image size), got {basis.shape[1]}")
-            decoder = torch.zeros(code, dim)
-            rows = min(code, basis.shape[0])
-            decoder[:rows] = basis[:rows]
-        self.decoder = nn.Parameter(decoder)
-        start = torch.full((dim,), 0.5) if mean is None else torch.as_tensor(mean, dtype=torch.float32).reshape(-1)
-        if start.numel() != dim:
-            raise ValueError(f"mean must have {dim} values (the image size), got {start.numel()}")
-        self.mean = nn.Parameter(start.clone())
+        if codec not in CODECS:
+            raise ValueError(f"codec must be one of {sorted(CODECS)}, got {codec!r}")
+        if codec == "linear":
+            self.codec: nn.Module = LinearCodec(self.shape, code, basis=basis, mean=mean, **(codec_args or {}))
+        elif basis is not None or mean is not None:
+            raise ValueError(f"basis and mean start a linear codec; codec={codec!r} is trained by initialise()")
+        else:
+            self.codec = CODECS[codec](self.shape, code, **(codec_args or {}))
+        self._register_load_state_dict_pre_hook(_rename_linear_decoder)
         self.memory = nn.Linear(code, slots, bias=False)
         nn.init.zeros_(self.memory.weight)
         self.log_beta = nn.Parameter(torch.tensor(math.log(beta)))
@@ -111,21 +113,14 @@ class CodecSlotEnergy(nn.Module):
         self.log_priority = nn.Parameter(torch.tensor(math.log(priority)))
 
     def initialise(self, images: torch.Tensor) -> None:
-        """Start the decoder and mean from a PCA of ``images`` ``(M, C, H, W)`` (e.g. the train split)."""
-        from ebmm.linear_codec import fit_pca
-
+        """Start the codec from ``images`` ``(M, C, H, W)`` (e.g. the train split): PCA or autoencoder training."""
         if tuple(images.shape[1:]) != self.shape:
             raise ValueError(f"initialise needs images of shape (M, {', '.join(map(str, self.shape))}), got {tuple(images.shape)}")
-        mean, basis = fit_pca(images, self.decoder.shape[0])
-        with torch.no_grad():
-            self.decoder.zero_()
-            self.decoder[: basis.shape[0]] = basis
-            self.mean.copy_(mean)
+        self.codec.initialise(images)  # type: ignore[operator]
 
     def reconstructions(self, codes: torch.Tensor | None = None) -> torch.Tensor:
         """The images the slots decode to, ``(slots, C, H, W)`` (``codes`` replaces the written ones)."""
-        codes = self.memory.weight if codes is None else codes
-        return (self.mean + codes @ self.decoder).reshape(-1, *self.shape)
+        return self.codec.decode(self.memory.weight if codes is None else codes)  # type: ignore[operator]
 
     def written(self) -> torch.Tensor:
         """1 for slots whose code has left θ̄ = 0 (radius σ), else 0: a step function of the codes."""
@@ -144,7 +139,7 @@ class CodecSlotEnergy(nn.Module):
         errors = (x.unsqueeze(-4) - self.reconstructions()).pow(2)  # (..., slots, C, H, W)
         worst = self._worst_square(errors)
         outside = errors.flatten(-3).sum(-1) - worst
-        code = (x.flatten(-3) - self.mean) @ self.decoder.T
+        code = self.codec.encode(x)  # type: ignore[operator]
         fit = 0.5 * (code.unsqueeze(-2) - self.memory.weight).pow(2).sum(-1)
         written = self.written()
         free = free_slot_scores(written, self.novelty, self.log_priority.exp())
@@ -163,3 +158,10 @@ class CodecSlotEnergy(nn.Module):
         attract = -torch.logsumexp(-beta * scores, dim=-1) / beta
         weight = torch.softmax(-beta * scores, dim=-1) * self.written()
         return attract + self.log_correct_scale.exp() * (weight * worst).sum(-1)
+
+
+def _rename_linear_decoder(state: dict[str, Any], prefix: str, *args: Any) -> None:
+    """Checkpoints written before codecs were modules name the linear codec ``decoder`` and ``mean``."""
+    for name in ("decoder", "mean"):
+        if prefix + name in state:
+            state[f"{prefix}codec.{name}"] = state.pop(prefix + name)

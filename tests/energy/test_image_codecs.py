@@ -1,0 +1,127 @@
+"""Image codecs: the linear codec inverts itself on its span; the conv codec learns to autoencode."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ebmm.energy.codec_slots import CodecSlotEnergy
+from ebmm.energy.image_codecs import ConvCodec, LinearCodec
+
+SHAPE = (1, 8, 8)
+
+
+def binary_images(count: int, seed: int = 0) -> torch.Tensor:
+    return torch.rand(count, *SHAPE, generator=torch.Generator().manual_seed(seed)).round()
+
+
+def test_linear_codec_started_from_pca_decodes_its_own_codes_exactly() -> None:
+    images = binary_images(5)  # 5 images span 4 directions around their mean
+    codec = LinearCodec(SHAPE, code=6)
+    codec.initialise(images)
+    torch.testing.assert_close(codec.decode(codec.encode(images)), images, atol=1e-5, rtol=0)
+
+
+def test_conv_codec_training_lowers_the_reconstruction_loss_and_decodes_into_unit_range() -> None:
+    torch.manual_seed(0)
+    images = torch.zeros(8, *SHAPE)
+    for row in range(8):  # eight images, one horizontal bar each: a code of 4 floats can name them
+        images[row, 0, row] = 1
+    codec = ConvCodec(SHAPE, code=4, width=8, fit_steps=300, fit_batch=8, fit_lr=1e-2, fit_shift=0, fit_holdout=0)
+    before = codec.reconstruction_loss(images).item()
+    losses = codec.initialise(images)
+    after = codec.reconstruction_loss(images).item()
+    assert len(losses) == 300
+    assert after < 0.05 * before
+    decoded = codec.decode(codec.encode(images))
+    assert decoded.shape == images.shape and decoded.min() >= 0 and decoded.max() <= 1
+
+
+def test_conv_codec_uses_squared_error_for_grey_images() -> None:
+    codec = ConvCodec(SHAPE, code=4, width=2)
+    grey = torch.full((3, *SHAPE), 0.3)
+    expected = (codec.decode(codec.encode(grey)) - grey).pow(2).flatten(1).sum(1).mean()
+    torch.testing.assert_close(codec.reconstruction_loss(grey), expected)
+
+
+def test_conv_codec_training_is_reproducible() -> None:
+    images = binary_images(8, seed=2)
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(3)
+        codec = ConvCodec(SHAPE, code=4, width=2, fit_steps=5, fit_batch=4, fit_holdout=0.25, fit_check=2)
+        runs.append(codec.initialise(images))
+    assert runs[0] == runs[1]
+
+
+def test_conv_codec_keeps_the_weights_that_scored_best_on_the_held_out_images() -> None:
+    torch.manual_seed(0)
+    images = binary_images(20, seed=6)
+    codec = ConvCodec(SHAPE, code=4, width=4, fit_steps=40, fit_batch=8, fit_lr=3e-2, fit_holdout=0.25, fit_check=10)
+    history = codec.initialise(images)
+    assert len(history) == 5  # steps 0, 10, 20, 30 and the end
+    generator = torch.Generator().manual_seed(0)
+    holdout = images[torch.randperm(20, generator=generator)[:5]]
+    assert codec.reconstruction_loss(holdout).item() == pytest.approx(min(history), rel=1e-5)
+
+
+def test_shifted_images_are_translations_with_replicated_edges() -> None:
+    from ebmm.energy.image_codecs import _shifted
+
+    images = torch.arange(2 * 64, dtype=torch.float32).reshape(2, 1, 8, 8)
+    generator = torch.Generator().manual_seed(0)
+    assert _shifted(images, 0, generator) is images
+    moved = _shifted(images, 2, generator)
+    assert moved.shape == images.shape
+    for original, shifted in zip(images, moved, strict=True):
+        # every shifted pixel comes from the original within two rows and columns, in order
+        offsets = {(int(v) % 64) // 8 - r for r, row in enumerate(shifted[0]) for v in row[2:6]}
+        assert len(offsets) >= 1 and all(-2 <= o <= 2 for o in offsets)
+        torch.testing.assert_close(shifted[0, 2:6, 2:6] - shifted[0, 2:6, 2:6][0, 0],
+                                   original[0, 2:6, 2:6] - original[0, 2:6, 2:6][0, 0])
+
+
+def test_a_conv_codec_slot_energy_writes_the_encoders_codes() -> None:
+    torch.manual_seed(0)
+    from ebmm.memory import EnergyMemory
+
+    images = binary_images(12, seed=4)
+    energy = CodecSlotEnergy(SHAPE, slots=4, code=6, window=3, codec="conv",
+                             codec_args={"width": 4, "fit_steps": 20, "fit_batch": 8})
+    energy.initialise(images)
+    alpha = energy.log_fit_weight.exp().item()
+    memory = EnergyMemory(energy, SHAPE, write_steps=1, read_steps=1, write_terms=["energy"],
+                          write_rate_init=(1 / alpha, 1e-4, 1e-4), write_reduction="sum", write_chunk=1)
+    patterns = images[:4].unsqueeze(0)
+    state = memory.write(patterns)
+    expected = energy.codec.encode(patterns[0])  # type: ignore[operator]
+    # codes far from 0 are written; a code inside the free radius would stay free
+    written = expected.norm(dim=-1) >= energy.empty_radius
+    torch.testing.assert_close(state.fast["memory.weight"][0][written], expected[written].detach(), atol=1e-4, rtol=1e-4)
+
+
+def test_checkpoints_from_before_codec_modules_still_load() -> None:
+    energy = CodecSlotEnergy(SHAPE, slots=2, code=3, window=3)
+    state = energy.state_dict()
+    old = {("decoder" if k == "codec.decoder" else "mean" if k == "codec.mean" else k): v.clone() + 1
+           for k, v in state.items()}
+    fresh = CodecSlotEnergy(SHAPE, slots=2, code=3, window=3)
+    fresh.load_state_dict(old)
+    torch.testing.assert_close(fresh.codec.decoder.data, state["codec.decoder"] + 1)  # type: ignore[union-attr]
+
+
+def test_bad_codec_arguments_are_named() -> None:
+    with pytest.raises(ValueError, match="codec must be one of"):
+        CodecSlotEnergy(SHAPE, window=3, codec="jpeg")
+    with pytest.raises(ValueError, match="basis and mean start a linear codec"):
+        CodecSlotEnergy(SHAPE, window=3, codec="conv", basis=torch.zeros(2, 64))
+    with pytest.raises(ValueError, match="multiples of 8"):
+        ConvCodec((1, 12, 12), code=4)
+    with pytest.raises(ValueError, match="fit_steps"):
+        ConvCodec(SHAPE, code=4, fit_steps=-1)
+    with pytest.raises(ValueError, match="fit_shift"):
+        ConvCodec(SHAPE, code=4, fit_shift=8)
+    with pytest.raises(ValueError, match="holds out no image"):
+        ConvCodec(SHAPE, code=4, fit_holdout=0.1).initialise(binary_images(4))
+    with pytest.raises(ValueError, match="at least two images"):
+        ConvCodec(SHAPE, code=4).initialise(torch.zeros(3, 1, 4, 4))
