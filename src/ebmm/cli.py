@@ -523,7 +523,9 @@ def _find_demo_images(dataset: str, data_dir: str | None):  # -> tuple[ImageSet,
 
 def _cmd_demo_images(args: argparse.Namespace) -> int:
     from ebmm.bench.harness import format_specificity, format_table
-    from ebmm.bench.images import benchmark_images, load_checkpoints, recall_grid, reference_memories
+    from ebmm.bench.images import (
+        benchmark_images, load_checkpoints, recall_grid, reference_memories, same_codec_references,
+    )
     from ebmm.bench.plots import plot_grid
     from ebmm.corruption import build_corruption
 
@@ -541,25 +543,31 @@ def _cmd_demo_images(args: argparse.Namespace) -> int:
           f"read back by {models[name].read_steps} projected gradient steps; seed {seed}.")
     refs, setup = reference_memories(train, corrupt, count, seed, classical=False, codec_sizes=[floats])
     models.update(refs)
+    same_codec = same_codec_references({name: models[name]})
+    models.update(same_codec)
     results = benchmark_images(models, test, corrupt, [count], args.episodes, seed, specificity=True)
     print(format_table(results))
     metric = "error bits" if test.binary else "squared error"
     print(f"{metric} per image over {args.episodes} episodes. codec_nn keeps {floats // count} PCA coefficients per "
-          f"image ({floats:,} floats, like the EBMM); verbatim keeps the images at their own precision; modern "
+          f"image ({floats:,} floats, like the EBMM); "
+          + (f"{next(iter(same_codec))} keeps the codes of the EBMM's own codec and reads the same way; " if same_codec else "")
+          + f"verbatim keeps the images at their own precision; modern "
           f"Hopfield keeps the raw images ({count}x{test.images[0].numel()} floats, beta "
           f"{setup['modern_hopfield']['beta']:.3g} chosen on train-split episodes).")
     print("Controls: the same queries read after writing the right images, unrelated images of the same split, "
           "and nothing:")
     print(format_specificity(results))
     codec = next(ref for ref in refs if ref.startswith("codec_nn"))
-    shown = {name: models[name], codec: models[codec], "modern_hopfield": models["modern_hopfield"]}
+    shown = {name: models[name], codec: models[codec], **same_codec, "modern_hopfield": models["modern_hopfield"]}
     grid = recall_grid(shown, test, corrupt, count, seed)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    labels = ["original", "query", "EBMM read", "codec_nn read", *(["same codec read"] if same_codec else []),
+              "modern Hopfield"]
     plot_grid(grid, out, f"{name} ({floats:,} floats) on {test.name}: {count} images written, 16x16 noise block",
-              labels=["original", "query", "EBMM read", "codec_nn read", "modern Hopfield"])
-    print(f"saved the picture (rows: original, corrupted query, the EBMM's read, codec_nn's read, modern Hopfield's "
-          f"read) to {out.resolve()} ({time.perf_counter() - started:.1f} s)")
+              labels=labels)
+    print(f"saved the picture (rows: {', '.join(labels)}) to {out.resolve()} "
+          f"({time.perf_counter() - started:.1f} s)")
     return 0
 
 
