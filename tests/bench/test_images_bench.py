@@ -342,7 +342,7 @@ def test_specificity_and_quantised_reads_are_computed_as_stated() -> None:
 def test_same_codec_references_wrap_each_codec_checkpoint_and_plot_as_their_own_curve(tmp_path: Path) -> None:
     from ebmm.baselines.codec_nn import CodecMemory
     from ebmm.bench.images import same_codec_references
-    from ebmm.bench.plots import _family
+    from ebmm.bench.plots import model_family
     from ebmm.energy.codec_slots import CodecSlotEnergy
 
     shape = (1, 8, 8)
@@ -351,5 +351,5 @@ def test_same_codec_references_wrap_each_codec_checkpoint_and_plot_as_their_own_
     refs = same_codec_references({"omniglot_codec_slots_c36": memory, "other": memory}, window=3)
     assert list(refs) == ["codec_nn[omniglot_codec_slots_c36]", "codec_nn[other]"]
     assert isinstance(refs["codec_nn[other]"], CodecMemory) and refs["codec_nn[other]"].codec is energy.codec
-    assert _family("codec_nn[omniglot_codec_slots_c36]") == "codec_nn[omniglot_codec_slots]"
-    assert _family("codec_nn (2304 floats)") == "codec_nn"
+    assert model_family("codec_nn[omniglot_codec_slots_c36]") == "codec_nn[omniglot_codec_slots]"
+    assert model_family("codec_nn (2304 floats)") == "codec_nn"

@@ -133,3 +133,27 @@ def test_specificity_table_lists_the_controls_and_quantised_reads() -> None:
     assert table[0].startswith("| model | memory floats | memory bits | right | unrelated | nothing")
     assert table[2] == "| EBMM `m` | 10 | 320 | 2.00 | 8.00 | 9.00 | 0.25 | 2.50 (40) |"
     assert len(table) == 3  # the query row is the control itself, not listed
+
+
+def test_curves_table_has_one_row_per_family_and_one_column_per_size() -> None:
+    from ebmm.bench.report import curves_markdown
+
+    def cell(mean: float, floats: int, unrelated: float | None = None) -> dict:
+        extra = {} if unrelated is None else {"unrelated": unrelated}
+        return {"64": {"mean": mean, "p5": mean, "p95": mean, "memory_floats": floats, **extra}}
+
+    result = {"benchmark": "images", "checkpoints": {"om_conv_codec_slots_c36": {}, "om_conv_codec_slots_c72": {}},
+              "paper_ebmm_conv": {"2300": 19.0, "9200": 4.0},
+              "results": {"query": cell(128.0, 0),
+                          "om_conv_codec_slots_c36": cell(10.0, 2304, 70.0),
+                          "om_conv_codec_slots_c72": cell(5.0, 4608, 71.0),
+                          "codec_nn (2304 floats)": cell(29.8, 2304, 83.0),
+                          "codec_nn[om_conv_codec_slots_c36]": cell(9.9, 2304),
+                          "verbatim": cell(0.05, 2048)}}
+    table = curves_markdown(result).splitlines()
+    assert table[0] == "| model | 2,304 floats | 4,608 floats |"
+    assert table[2] == "| EBMM `om_conv_codec_slots_*` | 10.00 / 70.0 | 5.00 / 71.0 |"
+    assert table[3] == "| codec_nn | 29.80 / 83.0 | – |"
+    assert table[4] == "| codec_nn[om_conv_codec_slots] | 9.90 | – |"
+    assert table[5] == "| EBMM conv, paper | 19 | – |"
+    assert len(table) == 6  # the query and the verbatim store have no curve

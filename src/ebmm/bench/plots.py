@@ -133,14 +133,14 @@ def plot_runs(
     return _save(fig, out, rect=(0, 0, 1 - 2.3 / fig.get_figwidth(), 1))
 
 
-def _family(name: str) -> str:
+def model_family(name: str) -> str:
     """The curve a row belongs to: a checkpoint name without its size suffix, ``codec_nn`` for its sizes,
     ``codec_nn[family]`` for the references over a family's own codecs."""
     if name.startswith("codec_nn ("):
         return "codec_nn"
     same_codec = re.fullmatch(r"codec_nn\[(.+)\]", name)
     if same_codec:
-        return f"codec_nn[{_family(same_codec.group(1))}]"
+        return f"codec_nn[{model_family(same_codec.group(1))}]"
     return re.sub(r"_[cd]\d+$", "", name)
 
 
@@ -162,7 +162,7 @@ def plot_images(result: dict[str, Any], out: str | Path) -> Path:
     checkpoints = [n for n in rows_of if n in result.get("checkpoints", {}) or n in learned]
     curves: dict[str, list[str]] = {}
     for name in [*checkpoints, *[n for n in rows_of if _is_curve(n)]]:
-        curves.setdefault(_family(name), []).append(name)
+        curves.setdefault(model_family(name), []).append(name)
     lines = [n for n in rows_of if n not in checkpoints and not _is_curve(n)]
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), sharey=True)
     colours = iter(_tab20())

@@ -3,6 +3,7 @@
     python -m ebmm.bench.report results/binary.json            # bench binary, images, speed, write
     python -m ebmm.bench.report results/speed.json --analysis  # the speed analysis (docs/speed.md)
     python -m ebmm.bench.report results/images/omniglot.json --specificity  # right / unrelated / nothing, bits
+    python -m ebmm.bench.report results/images/omniglot.json --curves  # one row per family, one column per size
     python -m ebmm.bench.report results/training_efficiency.json ours=results/efficiency_final.json ...
 
 Every such table in README.md and docs/ sits under an HTML comment that names these arguments,
@@ -16,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from ebmm.bench.plots import LABELS
+from ebmm.bench.plots import LABELS, model_family
 from ebmm.checkpoint import load_json
 
 
@@ -95,6 +96,35 @@ def specificity_markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def curves_markdown(result: dict[str, Any]) -> str:
+    """An image benchmark's distortion curves: one row per family of sizes (the checkpoints of one
+    family, ``codec_nn`` at its sizes, ``codec_nn[family]`` over a family's own codecs), one column per
+    memory size in floats; each cell is ``right / unrelated`` (the error after writing the right
+    images / after writing unrelated ones) or the error alone where no control was run. The
+    paper's EBMM conv values close the table."""
+    rows = result["results"]
+    count = list(next(iter(rows.values())).keys())[-1]
+    checkpoints = result.get("checkpoints", {})
+    families: dict[str, dict[int, dict[str, Any]]] = {}
+    for name, row in rows.items():
+        if name in checkpoints or name.startswith(("codec_nn (", "codec_nn[")):
+            families.setdefault(model_family(name), {})[int(row[count]["memory_floats"])] = row[count]
+    paper = {int(k): v for k, v in (result.get("paper_ebmm_conv") or {}).items()}
+    sizes = sorted({size for cells in families.values() for size in cells})
+    head = ["model", *[f"{size:,} floats" for size in sizes]]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for family, cells in families.items():
+        label = LABELS.get(family, family if family.startswith("codec_nn") else f"EBMM `{family}_*`")
+        values = [f"{cells[s]['mean']:.2f} / {cells[s]['unrelated']:.1f}" if s in cells and "unrelated" in cells[s]
+                  else f"{cells[s]['mean']:.2f}" if s in cells else "–" for s in sizes]
+        lines.append(f"| {label} | " + " | ".join(values) + " |")
+    if paper:
+        nearest = [min(paper, key=lambda f, s=s: abs(f - s)) for s in sizes]
+        values = [f"{paper[f]:g}" if abs(f - s) <= 0.15 * s else "–" for f, s in zip(nearest, sizes, strict=True)]
+        lines.append("| EBMM conv, paper | " + " | ".join(values) + " |")
+    return "\n".join(lines)
+
+
 def rate_markdown(result: dict[str, Any]) -> str:
     """Distortion at each memory size of an image benchmark with learned baselines: one row per model
     (the EBMM checkpoints form one row), one column per memory budget (a learned run named
@@ -162,7 +192,7 @@ def markdown(result: dict[str, Any], finals: dict[str, dict[str, Any]] | None = 
     return binary_markdown(result)
 
 
-USAGE = "usage: python -m ebmm.bench.report RESULTS.json [--analysis | --specificity] [RUN=FINAL.json ...]"
+USAGE = "usage: python -m ebmm.bench.report RESULTS.json [--analysis | --specificity | --curves] [RUN=FINAL.json ...]"
 
 
 def render(args: Sequence[str]) -> str:
@@ -174,9 +204,10 @@ def render(args: Sequence[str]) -> str:
         raise ValueError(USAGE)
     analysis = "--analysis" in args[1:]
     specificity = "--specificity" in args[1:]
+    curves = "--curves" in args[1:]
     finals: dict[str, dict[str, Any]] = {}
     for arg in args[1:]:
-        if arg in ("--analysis", "--specificity"):
+        if arg in ("--analysis", "--specificity", "--curves"):
             continue
         name, sep, path = arg.partition("=")
         if not sep or not name or not path:
@@ -191,6 +222,10 @@ def render(args: Sequence[str]) -> str:
         return analysis_markdown(result["analysis"])
     if specificity:
         return specificity_markdown(result)
+    if curves:
+        if result.get("benchmark") != "images":
+            raise ValueError(f"--curves goes with an image benchmark, not {args[0]}")
+        return curves_markdown(result)
     if finals and result.get("benchmark") != "training_efficiency":
         raise ValueError(f"RUN=FINAL.json arguments only go with a training-efficiency file, not {args[0]}")
     return markdown(result, finals)
