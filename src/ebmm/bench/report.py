@@ -119,7 +119,7 @@ def curves_markdown(result: dict[str, Any]) -> str:
                   else f"{cells[s]['mean']:.2f}" if s in cells else "–" for s in sizes]
         lines.append(f"| {label} | " + " | ".join(values) + " |")
     if paper:
-        nearest = [min(paper, key=lambda f, s=s: abs(f - s)) for s in sizes]
+        nearest = [min((abs(f - s), f) for f in paper)[1] for s in sizes]  # the paper size nearest each
         values = [f"{paper[f]:g}" if abs(f - s) <= 0.15 * s else "–" for f, s in zip(nearest, sizes, strict=True)]
         lines.append("| EBMM conv, paper | " + " | ".join(values) + " |")
     return "\n".join(lines)
