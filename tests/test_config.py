@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,8 @@ from ebmm.config import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
-CONFIGS = sorted((REPO / "configs").glob("*.toml"))
+CONFIGS = sorted((REPO / "configs").rglob("*.toml"))  # configs/baselines/ too
+CHECKPOINT_CONFIGS = sorted((REPO / "checkpoints").glob("*/config.json"))
 
 FAST = settings(max_examples=25, deadline=None)
 
@@ -67,15 +69,23 @@ steps = 7
     assert config.train.meta_batch == TrainConfig().meta_batch
 
 
-@pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
+@pytest.mark.parametrize("path", CONFIGS, ids=[str(p.relative_to(REPO / "configs")) for p in CONFIGS])
 def test_every_shipped_config_loads(path: Path) -> None:
     config = load_config(path)
     assert isinstance(config, Config)
     assert config.train.steps >= 1
 
 
+@pytest.mark.parametrize("path", CHECKPOINT_CONFIGS, ids=[p.parent.name for p in CHECKPOINT_CONFIGS])
+def test_every_shipped_checkpoint_config_loads_and_roundtrips(path: Path) -> None:
+    config = config_from_dict(json.loads(path.read_text()))
+    assert config_from_dict(config.to_dict()) == config
+
+
 def test_there_are_shipped_configs() -> None:
     assert CONFIGS, "configs/*.toml is empty"
+    assert any(p.parent.name == "baselines" for p in CONFIGS), "configs/baselines/ is not collected"
+    assert CHECKPOINT_CONFIGS, "checkpoints/*/config.json is empty"
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from ebmm.build import build_memory, load_memory
 from ebmm.config import Config, load_config
 from ebmm.energy import AutoencoderEnergy, ConvEnergy, FCEnergy, GatedRNNEnergy, SignSlotEnergy, SlotEnergy
 from ebmm.memory import EnergyMemory, MemoryState
-from ebmm.protocol import AssociativeMemory, Retrieval
+from ebmm.protocol import AssociativeMemory, Retrieval, TrainableMemory
 
 __all__ = [
     "AssociativeMemory",
@@ -21,6 +21,7 @@ __all__ = [
     "SignSlotEnergy",
     "Retrieval",
     "SlotEnergy",
+    "TrainableMemory",
     "build_memory",
     "load_config",
     "load_memory",

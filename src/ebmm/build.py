@@ -1,10 +1,9 @@
-"""Build an EnergyMemory from a config, and load a trained one from a checkpoint."""
+"""Build a trainable memory (an EnergyMemory or a learned baseline) from a config, and load a trained one."""
 
 from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Union
 
 import torch
 
@@ -12,12 +11,8 @@ from ebmm.checkpoint import load_json, load_tensors
 from ebmm.config import Config, ModelConfig, config_from_dict, pattern_shape
 from ebmm.energy import build_energy
 from ebmm.memory import EnergyMemory
+from ebmm.protocol import TrainableMemory
 from ebmm.run_folder import CheckpointFolder, RunFolder
-
-if TYPE_CHECKING:
-    from ebmm.baselines.learned import LearnedMemory
-
-TrainableMemory = Union[EnergyMemory, "LearnedMemory"]
 
 
 def build_memory(model: ModelConfig) -> TrainableMemory:

@@ -3,22 +3,31 @@
 from __future__ import annotations
 
 import dataclasses
+import typing
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 try:
     import tomllib
 except ModuleNotFoundError:  # Python < 3.11
     import tomli as tomllib  # type: ignore[no-redef]
 
+if TYPE_CHECKING:
+    from ebmm.protocol import GradientOptions, GradMode
+
 
 @dataclass
 class ModelConfig:
     """The energy network and the write/read rules around it.
 
-    ``pattern_shape`` (e.g. ``[1, 32, 32]`` for images) overrides ``pattern_dim`` when given; image
-    energies receive it as ``shape``, vector energies receive ``pattern_dim`` as ``dim``.
+    ``pattern_shape`` (e.g. ``[1, 32, 32]`` for images) overrides ``pattern_dim`` when given (a
+    ``pattern_dim`` set beside it must be its product); image energies receive it as ``shape``,
+    vector energies receive ``pattern_dim`` as ``dim``. ``memory = "ebmm"`` builds an EnergyMemory
+    from ``energy``, ``energy_args`` and the write/read fields; a learned baseline (``memory`` one
+    of ``ebmm.baselines.LEARNED``) builds from ``memory_args`` alone, and the EBMM fields must then
+    keep their defaults. Both argument tables are checked against the constructors when loaded.
     """
 
     memory: str = "ebmm"
@@ -104,8 +113,9 @@ class Config:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
-    def gradient_options(self, step: int | None = None) -> dict[str, Any]:
-        """``mode``, ``truncate`` and ``checkpoint`` for ``EnergyMemory.episode_loss`` at a training step.
+    def gradient_options(self, step: int | None = None) -> GradientOptions:
+        """``mode``, ``truncate`` and ``checkpoint`` for the memory's ``episode_loss`` at a training step
+        (a learned baseline gets the defaults: ``validate`` refuses others for it).
 
         Steps before ``train.first_order_steps`` are first order whatever ``grad_mode`` says.
         """
@@ -113,7 +123,7 @@ class Config:
         if step is not None and step < self.train.first_order_steps:
             mode = "first_order"
         return {
-            "mode": mode,
+            "mode": cast("GradMode", mode),  # validate() keeps it one of TRAINING_GRAD_MODES
             "truncate": self.train.truncate_steps if mode == "truncated" else None,
             "checkpoint": self.train.checkpointing,
         }
@@ -122,31 +132,46 @@ class Config:
 _SECTIONS = {"model": ModelConfig, "task": TaskConfig, "train": TrainConfig}
 
 
-def _check_type(where: str, value: Any, default: Any) -> Any:
-    if isinstance(default, bool):
+def _check_type(where: str, value: Any, hint: Any) -> Any:
+    """``value`` checked against the field type ``hint`` (list elements included), ints turned into
+    floats where a float is due and a scalar into a one-element list; ``ValueError`` names ``where``."""
+    if hint is bool:
         if not isinstance(value, bool):
             raise ValueError(f"{where} must be true or false, got {value!r}")
-    elif isinstance(default, int):
+    elif hint is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(f"{where} must be an integer, got {value!r}")
-    elif isinstance(default, float):
+    elif hint is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"{where} must be a number, got {value!r}")
         value = float(value)
-    elif isinstance(default, str):
+    elif hint is str:
         if not isinstance(value, str):
             raise ValueError(f"{where} must be a string, got {value!r}")
-    elif isinstance(default, list):
+    elif typing.get_origin(hint) is list:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             value = [value]
         if not isinstance(value, list):
             raise ValueError(f"{where} must be a list, got {value!r}")
-        if default:  # check the elements against the default's element type
-            value = [_check_type(f"{where}[{i}]", item, default[0]) for i, item in enumerate(value)]
-    elif isinstance(default, dict):
+        (item,) = typing.get_args(hint)
+        value = [_check_type(f"{where}[{i}]", element, item) for i, element in enumerate(value)]
+    elif typing.get_origin(hint) is dict:
         if not isinstance(value, dict):
             raise ValueError(f"{where} must be a table, got {value!r}")
     return value
+
+
+def _field_types(section: Any) -> dict[str, Any]:
+    return typing.get_type_hints(type(section))
+
+
+def _check_types(config: Config) -> None:
+    """Check every field of ``config``, defaults included, against its type."""
+    _check_type("name", config.name, str)
+    for key in _SECTIONS:
+        section = getattr(config, key)
+        for name, hint in _field_types(section).items():
+            _check_type(f"{key}.{name}", getattr(section, name), hint)
 
 
 def config_from_dict(data: dict[str, Any]) -> Config:
@@ -161,71 +186,75 @@ def config_from_dict(data: dict[str, Any]) -> Config:
         if not isinstance(value, dict):
             raise ValueError(f"config section {key!r} must be a table")
         section = getattr(config, key)
-        known = {f.name for f in dataclasses.fields(section)}
+        types = _field_types(section)
         for sub, subvalue in value.items():
-            if sub not in known:
-                raise ValueError(f"unknown config key {key}.{sub}; known keys: {sorted(known)}")
-            setattr(section, sub, _check_type(f"{key}.{sub}", subvalue, getattr(section, sub)))
+            if sub not in types:
+                raise ValueError(f"unknown config key {key}.{sub}; known keys: {sorted(types)}")
+            setattr(section, sub, _check_type(f"{key}.{sub}", subvalue, types[sub]))
     validate(config)
     return config
 
 
 def validate(config: Config) -> None:
-    """Check values that types alone do not catch."""
-    from ebmm.memory import TRAINING_GRAD_MODES
+    """Check every field's type (defaults too), then the values and combinations types alone do not
+    catch: the task, the model (``ebmm.model_checks``: the memory's arguments against its
+    constructor) and the training."""
+    from ebmm.model_checks import check_model
 
-    if config.train.grad_mode not in TRAINING_GRAD_MODES:
-        raise ValueError(f"train.grad_mode must be one of {TRAINING_GRAD_MODES}, got {config.train.grad_mode!r}")
-    if config.train.grad_mode == "truncated" and not 1 <= config.train.truncate_steps <= config.model.write_steps:
+    _check_types(config)
+    _check_task(config)
+    check_model(config.model)
+    _check_train(config)
+
+
+def _check_train(config: Config) -> None:
+    from ebmm.protocol import TRAINING_GRAD_MODES
+
+    train = config.train
+    if train.grad_mode not in TRAINING_GRAD_MODES:
+        raise ValueError(f"train.grad_mode must be one of {TRAINING_GRAD_MODES}, got {train.grad_mode!r}")
+    if train.grad_mode == "truncated" and not 1 <= train.truncate_steps <= config.model.write_steps:
         raise ValueError(
-            f"train.truncate_steps must be in [1, model.write_steps={config.model.write_steps}], "
-            f"got {config.train.truncate_steps}"
+            f"train.truncate_steps must be in [1, model.write_steps={config.model.write_steps}], got {train.truncate_steps}"
         )
     if config.model.memory != "ebmm":
-        inner = {"grad_mode": config.train.grad_mode != "second_order", "checkpointing": config.train.checkpointing,
-                 "first_order_steps": config.train.first_order_steps != 0}
+        inner = {"grad_mode": train.grad_mode != "second_order", "checkpointing": train.checkpointing,
+                 "first_order_steps": train.first_order_steps != 0}
         if any(inner.values()):
             options = ", ".join(f"train.{key}" for key, used in inner.items() if used)
             raise ValueError(
                 f"{options} set the meta-gradient through EBMM's write steps; the learned baseline "
                 f"model.memory = {config.model.memory!r} has no write steps to differentiate: leave them at their defaults")
-    if config.model.write_chunk < 0:
-        raise ValueError(f"model.write_chunk must be 0 (batch write) or a positive chunk size, got {config.model.write_chunk}")
-    if not config.task.patterns or any(n < 1 for n in config.task.patterns):
-        raise ValueError(f"task.patterns must list positive pattern counts, got {config.task.patterns}")
     for key in ("steps", "meta_batch", "log_every", "eval_every", "checkpoint_every", "eval_episodes"):
-        if getattr(config.train, key) < 1:
-            raise ValueError(f"train.{key} must be >= 1, got {getattr(config.train, key)}")
-    if not config.train.eval_patterns or any(n < 1 for n in config.train.eval_patterns):
-        raise ValueError(f"train.eval_patterns must list positive pattern counts, got {config.train.eval_patterns}")
-    from ebmm.corruption import CORRUPTIONS
-    from ebmm.energy.registry import ENERGIES
+        if getattr(train, key) < 1:
+            raise ValueError(f"train.{key} must be >= 1, got {getattr(train, key)}")
+    if not train.eval_patterns or any(n < 1 for n in train.eval_patterns):
+        raise ValueError(f"train.eval_patterns must list positive pattern counts, got {train.eval_patterns}")
+    if train.lr_schedule not in ("constant", "cosine"):
+        raise ValueError(f"train.lr_schedule must be 'constant' or 'cosine', got {train.lr_schedule!r}")
+    if train.lr <= 0:
+        raise ValueError(f"train.lr must be positive, got {train.lr}")
 
-    if config.task.corruption not in CORRUPTIONS:
-        raise ValueError(f"task.corruption must be one of {sorted(CORRUPTIONS)}, got {config.task.corruption!r}")
-    if config.task.data == "binary" and config.model.pattern_shape:
+
+def _check_task(config: Config) -> None:
+    from ebmm.corruption import CORRUPTIONS
+
+    task, model = config.task, config.model
+    if not task.patterns or any(n < 1 for n in task.patterns):
+        raise ValueError(f"task.patterns must list positive pattern counts, got {task.patterns}")
+    if task.corruption not in CORRUPTIONS:
+        raise ValueError(f"task.corruption must be one of {sorted(CORRUPTIONS)}, got {task.corruption!r}")
+    if task.data == "binary" and model.pattern_shape:
         raise ValueError("task.data = 'binary' draws vectors of model.pattern_dim bits; leave model.pattern_shape empty")
-    if config.task.data != "binary":
+    if task.data != "binary":
         from ebmm.data.images import DATASETS
 
-        if config.task.data not in DATASETS:
-            raise ValueError(f"task.data must be 'binary' or one of {list(DATASETS)}, got {config.task.data!r}")
-        if len(config.model.pattern_shape) != 3:
-            raise ValueError(f"image data needs model.pattern_shape = [C, H, W], got {config.model.pattern_shape}")
-    elif not 0 <= config.task.corrupt_bits <= config.model.pattern_dim:
-        raise ValueError(
-            f"task.corrupt_bits must be in [0, model.pattern_dim={config.model.pattern_dim}], got {config.task.corrupt_bits}"
-        )
-    from ebmm.baselines import LEARNED
-
-    if config.model.memory != "ebmm" and config.model.memory not in LEARNED:
-        raise ValueError(f"model.memory must be 'ebmm' or one of {sorted(LEARNED)}, got {config.model.memory!r}")
-    if config.model.energy not in ENERGIES:
-        raise ValueError(f"model.energy must be one of {sorted(ENERGIES)}, got {config.model.energy!r}")
-    if config.train.lr_schedule not in ("constant", "cosine"):
-        raise ValueError(f"train.lr_schedule must be 'constant' or 'cosine', got {config.train.lr_schedule!r}")
-    if config.train.lr <= 0:
-        raise ValueError(f"train.lr must be positive, got {config.train.lr}")
+        if task.data not in DATASETS:
+            raise ValueError(f"task.data must be 'binary' or one of {list(DATASETS)}, got {task.data!r}")
+        if len(model.pattern_shape) != 3:
+            raise ValueError(f"image data needs model.pattern_shape = [C, H, W], got {model.pattern_shape}")
+    elif not 0 <= task.corrupt_bits <= model.pattern_dim:
+        raise ValueError(f"task.corrupt_bits must be in [0, model.pattern_dim={model.pattern_dim}], got {task.corrupt_bits}")
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:

@@ -27,7 +27,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -36,12 +36,10 @@ from torch.func import functional_call, vmap
 from torch.utils.checkpoint import checkpoint as checkpoint_step
 
 from ebmm.energy.base import WritablePredicate, count_floats, is_memory_parameter, writable_names
-from ebmm.protocol import Retrieval, check_batch_matches, check_patterns
+from ebmm.protocol import GRAD_MODES, GradMode, Retrieval, check_batch_matches, check_patterns
+from ebmm.protocol import TRAINING_GRAD_MODES as TRAINING_GRAD_MODES  # re-exported
 
 EnergyFn = Callable[[dict[str, torch.Tensor], torch.Tensor], torch.Tensor]  # (fast weights, x) -> energies
-GradMode = Literal["second_order", "first_order", "truncated", "none"]
-GRAD_MODES: tuple[str, ...] = ("second_order", "first_order", "truncated", "none")
-TRAINING_GRAD_MODES: tuple[str, ...] = GRAD_MODES[:3]
 WRITE_TERMS: tuple[str, ...] = ("energy", "gradnorm", "prior")
 
 

@@ -1,16 +1,47 @@
-"""The one protocol every memory answers, and the input checks they share.
+"""The protocols memories answer, and the input checks they share.
+
+Every memory (``AssociativeMemory``)::
 
     state = memory.write(patterns)        # (B, N, *shape) -> state of B independent memories
     out   = memory.read(queries, state)   # (B, M, *shape) -> Retrieval; out.patterns is (B, M, *shape)
     memory.memory_floats(state)           # floats one written memory occupies (docs/method.md#memory-size)
+
+A memory ``ebmm train`` meta-trains (``TrainableMemory``: EnergyMemory and the learned baselines)
+also gives the training loss of a batch of episodes and is a torch module (parameters, state dict)::
+
+    loss, state, out = memory.episode_loss(patterns, queries, **gradient_options)
+
+``GradientOptions`` concern the meta-gradient through EBMM's write steps; a memory without write
+steps to differentiate (a learned baseline) refuses any but the defaults.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict, runtime_checkable
 
 import torch
+from torch import nn
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+GradMode = Literal["second_order", "first_order", "truncated", "none"]
+GRAD_MODES: tuple[str, ...] = ("second_order", "first_order", "truncated", "none")
+TRAINING_GRAD_MODES: tuple[str, ...] = GRAD_MODES[:3]
+
+
+class GradientOptions(TypedDict):
+    """How ``episode_loss`` differentiates the write: ``mode`` (see ``ebmm.memory``), ``truncate``
+    (mode ``"truncated"``: how many last write steps) and ``checkpoint`` (recompute each step's graph)."""
+
+    mode: GradMode
+    truncate: int | None
+    checkpoint: bool
+
+
+DEFAULT_GRADIENTS: GradientOptions = {"mode": "second_order", "truncate": None, "checkpoint": False}
 
 
 @dataclass
@@ -36,6 +67,42 @@ class AssociativeMemory(Protocol):
     def read(self, queries: torch.Tensor, state: Any) -> Retrieval: ...
 
     def memory_floats(self, state: Any) -> int: ...
+
+
+@runtime_checkable
+class TrainableMemory(AssociativeMemory, Protocol):
+    """What the meta-trainer, ``ebmm.tasks.evaluate`` and checkpoints use of a memory."""
+
+    def episode_loss(
+        self, patterns: torch.Tensor, queries: torch.Tensor, mode: GradMode = "second_order", *,
+        truncate: int | None = None, checkpoint: bool = False,
+    ) -> tuple[torch.Tensor, Any, Retrieval]:
+        """The training loss of a batch of episodes (queries[b, i] corrupts patterns[b, i]), the
+        written state and the final retrieval."""
+        ...
+
+    def parameters(self, recurse: bool = True) -> Iterator[nn.Parameter]: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> Any: ...
+
+    def to(self, device: torch.device | str) -> Self: ...
+
+
+def refuse_gradient_options(
+    owner: str, mode: str = "second_order", truncate: int | None = None, checkpoint: bool = False,
+) -> None:
+    """Raise ``ValueError`` unless the gradient options are the defaults: ``owner`` (a memory with no
+    write steps to differentiate) would otherwise ignore them silently."""
+    given: dict[str, object] = {"mode": mode, "truncate": truncate, "checkpoint": checkpoint}
+    defaults: dict[str, object] = dict(DEFAULT_GRADIENTS)
+    changed = {key: value for key, value in given.items() if value != defaults[key]}
+    if changed:
+        options = ", ".join(f"{key}={value!r}" for key, value in changed.items())
+        raise ValueError(
+            f"{owner} has no write steps to differentiate: the gradient options {options} do not apply to it; "
+            f"leave them at their defaults {defaults}")
 
 
 def check_patterns(

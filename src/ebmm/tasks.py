@@ -18,6 +18,7 @@ from ebmm.bench.metrics import hamming_errors, squared_errors
 from ebmm.config import Config
 from ebmm.corruption import build_corruption
 from ebmm.data.binary import random_binary_patterns
+from ebmm.protocol import TrainableMemory
 
 Metric = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 METRICS: dict[str, Metric] = {"hamming": hamming_errors, "squared": squared_errors}
@@ -88,7 +89,7 @@ def build_task(config: Config) -> BinaryTask | ImageTask:
 
 
 def evaluate(
-    memory: Any,
+    memory: TrainableMemory,
     task: BinaryTask | ImageTask,
     counts: list[int],
     episodes: int,

@@ -30,10 +30,10 @@ from torch import nn
 from tqdm import tqdm
 
 from ebmm import distributed
-from ebmm.build import TrainableMemory, build_memory, check_device
+from ebmm.build import build_memory, check_device
 from ebmm.checkpoint import load_json, load_tensors, save_json, save_tensors
 from ebmm.config import Config, config_from_dict
-from ebmm.memory import EnergyMemory
+from ebmm.protocol import GradMode, TrainableMemory
 from ebmm.run_folder import CheckpointFolder, RunFolder
 from ebmm.tasks import METRICS, BinaryTask, ImageTask, build_task, evaluate
 
@@ -70,7 +70,7 @@ def _restore_optimizer(optimizer: torch.optim.Optimizer, tensors: dict[str, torc
     optimizer.load_state_dict(state_dict)
 
 
-def make_optimizer(memory: nn.Module, config: Config) -> torch.optim.Optimizer:
+def make_optimizer(memory: TrainableMemory, config: Config) -> torch.optim.Optimizer:
     return torch.optim.AdamW(memory.parameters(), lr=config.train.lr, weight_decay=config.train.weight_decay)
 
 
@@ -82,7 +82,7 @@ def learning_rate(config: Config, step: int) -> float:
 
 
 def evaluate_binary(
-    memory: EnergyMemory, config: Config, patterns_list: list[int], episodes: int, seed: int
+    memory: TrainableMemory, config: Config, patterns_list: list[int], episodes: int, seed: int
 ) -> dict[str, Any]:
     """Hamming error and the stored-vs-fresh energy gap on fresh episodes (see ``tasks.evaluate``)."""
     return evaluate(memory, build_task(config), patterns_list, episodes, seed)
@@ -99,17 +99,18 @@ class _MetaLoss(nn.Module):
 
     def __init__(self, memory: TrainableMemory):
         super().__init__()
+        if not isinstance(memory, nn.Module):  # DistributedDataParallel and the optimiser need a module
+            raise TypeError(f"the trainer trains torch modules, got {type(memory).__name__}")
         self.memory = memory
 
     def forward(
-        self, patterns: torch.Tensor, queries: torch.Tensor, mode: str, truncate: int | None, checkpoint: bool,
+        self, patterns: torch.Tensor, queries: torch.Tensor, mode: GradMode, truncate: int | None, checkpoint: bool,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        loss, _, retrieval = self.memory.episode_loss(
-            patterns, queries, mode, truncate=truncate, checkpoint=checkpoint)  # type: ignore[arg-type]
+        loss, _, retrieval = self.memory.episode_loss(patterns, queries, mode, truncate=truncate, checkpoint=checkpoint)
         return loss, retrieval.patterns.detach()
 
 
-def _initialise_from(memory: nn.Module, config: Config, device: torch.device) -> None:
+def _initialise_from(memory: TrainableMemory, config: Config, device: torch.device) -> None:
     """Load the parameters of ``train.init_from``'s checkpoint, whose model config must match."""
     from ebmm.build import resolve_checkpoint
 
@@ -120,7 +121,7 @@ def _initialise_from(memory: nn.Module, config: Config, device: torch.device) ->
     memory.load_state_dict(load_tensors(folder.model, device=device))
 
 
-def _initialise_from_data(memory: nn.Module, task: Any, device: torch.device) -> None:
+def _initialise_from_data(memory: TrainableMemory, task: Any, device: torch.device) -> None:
     """Let an energy that starts from data (e.g. a PCA decoder) see the train split once."""
     energy = getattr(memory, "energy", None)
     if hasattr(energy, "initialise") and hasattr(task, "images"):
@@ -137,7 +138,7 @@ def _rank_slice(batch: int, context: distributed.Context) -> slice:
 
 
 def _save_checkpoint(
-    run_dir: Path, step: int, memory: nn.Module, optimizer: torch.optim.Optimizer,
+    run_dir: Path, step: int, memory: TrainableMemory, optimizer: torch.optim.Optimizer,
     generator: torch.Generator, config: Config, elapsed: float,
 ) -> Path:
     run = RunFolder(run_dir)
@@ -176,7 +177,8 @@ def train(
     quiet: bool = False,
     max_steps: int | None = None,
 ) -> TrainResult:
-    """Meta-train an EnergyMemory on the task ``config`` describes (binary strings or images).
+    """Meta-train the memory ``config.model`` describes (an EnergyMemory or a learned baseline, any
+    ``TrainableMemory``) on the task ``config`` describes (binary strings or images).
 
     ``resume`` continues from ``run_dir``'s latest checkpoint, restoring parameters, optimiser and
     RNG state, so that the continued run matches an uninterrupted one. ``max_steps`` stops early

@@ -55,8 +55,9 @@ def test_memory_args_print_as_a_toml_inline_table_the_config_reads_back(tmp_path
                                                                         capsys: pytest.CaptureFixture[str]) -> None:
     from ebmm.config import load_config
 
-    args = {"budget": 8256, "code": 128, "recurrent": False, "likelihood": "bernoulli", "codec": {"hidden": 512},
-            "note": 'a "quoted" \\ word'}
+    # memory_args keys are checked against MANN's constructor; the nested codec table is the codec's to check
+    args = {"budget": 8256, "code": 128, "recurrent": False, "likelihood": "bernoulli",
+            "codec": {"hidden": 512, "note": 'a "quoted" \\ word'}}
     run = fake_run(tmp_path / "a", "mann", 1e-3, {"hamming@16": 1.0})
     config = json.loads((run / "config.json").read_text())
     config["model"]["memory_args"] = args

@@ -1,9 +1,10 @@
 """The shared shape of the learned baselines: a codec, a memory over codes, one training loss.
 
-Every learned baseline answers the memory protocol (``write``, ``read``, ``memory_floats``) and the
-meta-trainer's ``episode_loss``, so ``ebmm train`` trains it exactly as it trains EBMM (same
-episodes, optimiser, clipping, checkpoints; the meta-gradient options are ignored because nothing
-here differentiates through an inner optimisation). A subclass implements three things:
+Every learned baseline answers ``ebmm.protocol.TrainableMemory`` (``write``, ``read``,
+``memory_floats``, ``episode_loss``), so ``ebmm train`` trains it exactly as it trains EBMM (same
+episodes, optimiser, clipping, checkpoints). Nothing here differentiates through an inner
+optimisation, so ``episode_loss`` refuses any gradient options but the defaults. A subclass
+implements three things:
 
 - ``store(codes)``: codes ``(B, N, code)`` of the patterns → a ``LearnedState``;
 - ``recall(codes, state)``: codes ``(B, M, code)`` of the queries → codes ``(B, M, code)`` for the
@@ -27,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ebmm.baselines.codecs import build_codec
-from ebmm.protocol import Retrieval, check_batch_matches, check_patterns
+from ebmm.protocol import GradMode, Retrieval, check_batch_matches, check_patterns, refuse_gradient_options
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 
@@ -87,9 +88,9 @@ class LearnedMemory(nn.Module):
         check_batch_matches(queries, state.batch_size)
         return self.codec.decode(self.recall(self.codec.encode(queries), state))
 
-    def read(self, queries: torch.Tensor, state: LearnedState, keep_iterates: bool = False, **_: Any) -> Retrieval:
+    def read(self, queries: torch.Tensor, state: LearnedState, *, keep_iterates: bool = False) -> Retrieval:
         """Retrieve patterns ``(B, M, *shape)`` in (0, 1) for ``queries``; ``keep_iterates`` gives the
-        one read as the only iterate (the EBMM read's interface, for grids and the trainer)."""
+        one read as the only iterate (as ``EnergyMemory.read`` gives its iterates, for grids)."""
         out = torch.sigmoid(self.logits(queries, state))
         return Retrieval(patterns=out, iterates=[out] if keep_iterates else None)
 
@@ -99,13 +100,14 @@ class LearnedMemory(nn.Module):
             raise ValueError(f"{type(self).__name__}.memory_floats needs a written state (its size can depend on N)")
         return state.floats
 
-    def episode_loss(self, patterns: torch.Tensor, queries: torch.Tensor, mode: str | None = None, *,
+    def episode_loss(self, patterns: torch.Tensor, queries: torch.Tensor, mode: GradMode = "second_order", *,
                      truncate: int | None = None, checkpoint: bool = False) -> tuple[torch.Tensor, LearnedState, Retrieval]:
         """Training loss of a batch of episodes, the state and the retrieval (``ebmm train``'s call).
 
         ``mode``, ``truncate`` and ``checkpoint`` concern EBMM's inner gradients, which a learned
-        baseline does not have; the config refuses non-default values for them (``ebmm.config``), and
-        the arguments exist only so that one trainer calls every memory alike."""
+        baseline does not have: any value but the default raises ``ValueError`` (the config refuses
+        them earlier, ``ebmm.config``)."""
+        refuse_gradient_options(type(self).__name__, mode, truncate, checkpoint)
         if queries.shape != patterns.shape:
             raise ValueError(
                 f"queries must match patterns one to one, got {tuple(queries.shape)} vs {tuple(patterns.shape)}")

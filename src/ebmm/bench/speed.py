@@ -477,7 +477,7 @@ def run_speed_benchmark(
             "write_steps": config.model.write_steps,
             "read_steps": config.model.read_steps,
             "grad_mode": config.train.grad_mode,
-            "memory_floats": build_memory(config.model).memory_floats(),
+            "memory_floats": build_memory(config.model).memory_floats(None),  # EBMM: no state needed (time_phase refused baselines)
             "timings": timings,
             "speedups": _speedups(timings),
         })
