@@ -22,7 +22,7 @@ for model in memory_networks mann lstm plasticity kanerva hopfield_code; do
   finished=()
   for run in "$runs/binary_$model" "$runs/binary_${model}"_lr*; do complete "$run" && finished+=("$run"); done
   # of a model's finished runs, the one with the lowest mean error at its last evaluation
-  [ ${#finished[@]} -gt 0 ] && learned+=(--learned "$model=$(python -m ebmm.bench.tuning pick "${finished[@]}")")
+  [ ${#finished[@]} -gt 0 ] && learned+=(--learned "$model=$(python -m experiments.tuning pick "${finished[@]}")")
 done
 ebmm bench binary --checkpoint checkpoints/binary_peel --models ebmm,hopfield_hebb,hopfield_storkey,hopfield_pinv \
     --learned ebmm_n96=checkpoints/binary_peel_n96 --learned ebmm_paper_optimiser=checkpoints/binary_peel_paper_optimiser \

@@ -16,6 +16,17 @@ from pathlib import Path
 from ebmm.build import load_memory, resolve_checkpoint
 
 
+def codec_line(energy_args: dict) -> str:
+    """A line on the codec a codec-slot energy fitted before meta-training (empty for other energies)."""
+    if energy_args.get("codec") != "conv":
+        return ""
+    fit = {"fit_steps": 2000, "fit_batch": 64, "fit_shift": 2, "fit_holdout": 0.1, **energy_args.get("codec_args", {})}
+    return (f"- Codec: convolutional autoencoder fitted first order when the run started (before update 0; not in the\n"
+            f"  seconds above): {fit['fit_steps']:,} Adam steps of {fit['fit_batch']} train-split images shifted by up to "
+            f"{fit['fit_shift']} pixels,\n  the weights best on a held-out {fit['fit_holdout']:.0%} of the split kept "
+            f"(`ebmm.energy.image_codecs.ConvCodec`).\n")
+
+
 def main(run: str, target: str, command: str) -> None:
     folder = resolve_checkpoint(run)
     out = Path(target)
@@ -42,7 +53,7 @@ def main(run: str, target: str, command: str) -> None:
   ({state['elapsed_seconds'] / 3600:.2f} hours) on `{train['device']}` — one thread of a 2-core
   {platform.machine()} CPU shared with other runs (`OMP_NUM_THREADS=1`), {train['grad_mode'].replace('_', '-')}
   meta-gradients, AdamW {train['lr']} ({train['lr_schedule']}), clipping {train['clip_norm']}; no GPU.
-- Last evaluation during training ({train['eval_episodes']} episodes per N): {last}.
+{codec_line(model['energy_args'])}- Last evaluation during training ({train['eval_episodes']} episodes per N): {last}.
 - Files: `model.safetensors` (all meta-parameters, {(out / 'model.safetensors').stat().st_size // 1024} KB), `config.json`,
   `state.json` (step, seconds), `metrics.jsonl`.
 """

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Train the learned baselines for the comparison, each with the learning rate and size chosen by
-# scripts/tune_baselines.sh (results/baselines/tuning_<task>.json), two runs at a time, one thread each.
+# experiments/tune_baselines.sh (results/baselines/tuning_<task>.json), two runs at a time, one thread each.
 # Usage: scripts/train_baselines.sh RUNS_DIR DATA_DIR [binary|omniglot|cifar10]...
 #   binary: every model at 8,256 floats, 12,000 updates of 8 episodes (as checkpoints/binary_peel);
 #           the LSTM gets LSTM_STEPS updates (default 100): one of its updates takes ~12 s on a CPU core.
@@ -35,7 +35,7 @@ for task in $tasks; do
       echo "$task $model 8256" >> "$jobs"
       # The 1,500-update sweep favours large steps; where it chose the grid's largest (1e-2), the
       # next one down is trained too and scripts/bench_baselines.sh keeps the better finished run.
-      if [ "$model" != lstm ] && [ "$(python -m ebmm.bench.tuning best "results/baselines/tuning_binary.json" "$model")" = 0.01 ]; then
+      if [ "$model" != lstm ] && [ "$(python -m experiments.tuning best "results/baselines/tuning_binary.json" "$model")" = 0.01 ]; then
         echo "$task $model 8256 3e-3" >> "$jobs"
       fi
     fi
@@ -45,8 +45,8 @@ train_one() {
   task=$1 model=$2 budget=$3 lr_override=${4:-}
   extra=()
   if [ "$model" = lstm ]; then lr=1e-3; else
-    lr=${lr_override:-$(python -m ebmm.bench.tuning best "results/baselines/tuning_${task}.json" "$model")}
-    extra=(--set "model.memory_args=$(python -m ebmm.bench.tuning best "results/baselines/tuning_${task}.json" "$model" --memory-args)")
+    lr=${lr_override:-$(python -m experiments.tuning best "results/baselines/tuning_${task}.json" "$model")}
+    extra=(--set "model.memory_args=$(python -m experiments.tuning best "results/baselines/tuning_${task}.json" "$model" --memory-args)")
   fi
   extra+=(--set train.lr="$lr")
   if [ "$task" = binary ]; then

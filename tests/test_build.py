@@ -208,6 +208,18 @@ def test_pyproject_ships_every_package_and_the_checkpoints() -> None:
                     assert any(fnmatch.fnmatch(f"{folder.name}/{name}", p) for p in patterns), f"{folder.name}/{name}"
 
 
+def test_the_library_does_not_import_the_experiments() -> None:
+    """experiments/ (studies, run from the repository root) is not installed, so no module of the
+    installed package may import it."""
+    import ast
+
+    for path in (REPO / "src" / "ebmm").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+            assert not any(name.split(".")[0] == "experiments" for name in names), f"{path} imports {names}"
+
+
 @pytest.mark.slow
 def test_the_wheel_carries_the_checkpoints(tmp_path: Path) -> None:
     """Build a wheel from a copy of the source (no network: the installed setuptools) and look inside."""

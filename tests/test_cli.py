@@ -292,6 +292,7 @@ def test_every_option_has_help_and_shows_its_default() -> None:
 
     commands = dict(walk_parsers(build_parser()))
     assert {"ebmm", "ebmm train", "ebmm bench binary", "ebmm bench images", "ebmm demo", "ebmm plot runs"} <= set(commands)
+    assert "ebmm bench write" not in commands  # a study: python -m experiments.writing
     for path, parser in commands.items():
         formatter = parser.formatter_class(parser.prog)
         for action in parser._actions:

@@ -2,7 +2,9 @@
 outside the repository, the set-up commands that CI runs, and tables equal to their results files.
 
 Nothing here depends on where a paragraph sits: code blocks are found by their language tag,
-results tables by the ``<!-- report: ARGS -->`` marker above each (see docs/reproduce.md).
+results tables by the ``<!-- report: ARGS -->`` marker above each (see docs/reproduce.md): the
+library's tables from ``python -m ebmm.bench.report ARGS``, the studies' (a marker whose first word
+is ``experiments``) from ``python -m experiments.report ARGS``.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from ebmm.bench.report import render
 from ebmm.checkpoint import load_json
+from experiments.report import marker_command, render_marker
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -188,7 +190,7 @@ def _markers() -> list[tuple[Path, str, int]]:
 
 
 def test_the_docs_show_the_results_tables() -> None:
-    shown = {shlex.split(args)[0] for _, args, _ in _markers()}
+    shown = {marker_command(args)[1][0] for _, args, _ in _markers()}
     for name in ("binary", "binary_peel", "omniglot", "cifar10", "omniglot_to_mnist", "skimage64", "speed",
                  "fast_writing", "fast_writing_peel", "training_efficiency",
                  "baselines/binary", "baselines/omniglot", "baselines/cifar10"):
@@ -200,18 +202,19 @@ def test_a_marked_table_is_the_report_of_its_results_file(
     page: Path, args: str, end: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(ROOT)  # the marker's paths are relative to the repository root
-    expected = render(shlex.split(args))
+    expected = render_marker(args)
+    module, words = marker_command(args)
     following = page.read_text()[end:].lstrip("\n")
     shown = following[:len(expected)]
     assert shown == expected, (
         f"{_rel(page)}: the table under <!-- report: {args} --> differs from "
-        f"`python -m ebmm.bench.report {args}`; paste its output again")
+        f"`python -m {module} {shlex.join(words)}`; paste its output again")
     assert following[len(expected):len(expected) + 1] in ("", "\n"), f"{_rel(page)}: <!-- report: {args} --> table goes on"
 
 
 @pytest.mark.parametrize("args", sorted({args for _, args, _ in _markers()}))
 def test_marked_results_come_from_a_clean_revision(args: str) -> None:
-    for arg in shlex.split(args):
+    for arg in marker_command(args)[1]:
         if arg.startswith("-"):
             continue
         result = load_json(ROOT / arg.partition("=")[2] if "=" in arg else ROOT / arg)

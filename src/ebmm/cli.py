@@ -144,28 +144,6 @@ def build_parser() -> argparse.ArgumentParser:
     speed.add_argument("--json", default=None, help="write the results here")
     speed.add_argument("--device", default="cpu", help="torch device to time on")
 
-    write = bench_sub.add_parser("write", help="EBMM's T-step write against plain gradient descent to the same error")
-    write.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT,
-                       help="checkpoint or run folder, or the name of a shipped checkpoint")
-    write.add_argument("--patterns", type=_positive_int, default=64, help="patterns written per episode")
-    write.add_argument("--episodes", type=_positive_int, default=20, help="episodes (independent memories, batched)")
-    write.add_argument("--seed", type=int, default=0, help="seed of the episodes")
-    write.add_argument("--lrs", default="1e-3,1e-2,1e-1,1", help="comma-separated Adam learning rates (all methods)")
-    write.add_argument("--methods", default="adam_writing_loss,adam_energy_only,adam_writing_loss_fresh,"
-                       "adam_energy_only_fresh,scratch_reconstruction",
-                       help="comma-separated subset of the gradient-descent methods (see ebmm.bench.writing)")
-    write.add_argument("--scratch-lrs", default=None, help="learning rates for scratch_reconstruction (default: --lrs)")
-    write.add_argument("--max-steps", type=_positive_int, default=2000, help="step budget per run")
-    write.add_argument("--max-seconds", type=float, default=300.0, help="optimisation-time budget per run")
-    write.add_argument("--check-every", type=_positive_int, default=10, help="read the queries every this many steps")
-    write.add_argument("--dense-steps", type=int, default=50, help="also read after each of the first this many steps")
-    write.add_argument("--write-repeats", type=_positive_int, default=5, help="timed EBMM writes (median)")
-    write.add_argument("--init-seed", type=int, default=1,
-                       help="seed of the fresh init (scratch_reconstruction and the *_fresh methods)")
-    write.add_argument("--json", default=None, help="write the results here")
-    write.add_argument("--plot", default=None, help="write a PNG of error against seconds here")
-    write.add_argument("--device", default="cpu", help="torch device")
-
     images = bench_sub.add_parser("images", help="error against memory floats on an image dataset, with references")
     images.add_argument("--dataset", choices=IMAGE_DATASETS, required=True, help="the image dataset")
     images.add_argument("--data-dir", default=None, help="data folder (default: $EBMM_DATA, else ~/.cache/ebmm)")
@@ -394,17 +372,6 @@ def _cmd_bench_speed(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_bench_write(args: argparse.Namespace) -> int:
-    from ebmm.bench.writing import parse_float_list, run_write_benchmark
-
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    run_write_benchmark(args.checkpoint, args.patterns, args.episodes, args.seed, parse_float_list(args.lrs), methods,
-                        args.max_steps, args.max_seconds, args.check_every, args.dense_steps, args.write_repeats,
-                        args.init_seed, args.device, args.json, args.plot,
-                        scratch_lrs=parse_float_list(args.scratch_lrs) if args.scratch_lrs else None)
-    return 0
-
-
 def _cmd_plot(args: argparse.Namespace) -> int:
     from ebmm.bench.binary import PAPER_BINARY
     from ebmm.bench.plots import plot_binary, plot_images, plot_runs, plot_training
@@ -616,8 +583,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "train":
             return _cmd_train(args)
         if args.command == "bench":
-            commands = {"binary": _cmd_bench_binary, "speed": _cmd_bench_speed, "images": _cmd_bench_images,
-                        "write": _cmd_bench_write}
+            commands = {"binary": _cmd_bench_binary, "speed": _cmd_bench_speed, "images": _cmd_bench_images}
             return commands[args.bench](args)
         if args.command == "data":
             return _cmd_data(args)

@@ -1,14 +1,16 @@
-"""Markdown tables from results files, for the README and docs/:
+"""Markdown tables from the library's results files, for the README and docs/:
 
-    python -m ebmm.bench.report results/binary.json            # bench binary, images, speed, write
+    python -m ebmm.bench.report results/binary.json            # bench binary, images, speed
     python -m ebmm.bench.report results/speed.json --analysis  # the speed analysis (docs/speed.md)
     python -m ebmm.bench.report results/images/omniglot.json --specificity  # right / unrelated / nothing, bits
     python -m ebmm.bench.report results/images/omniglot.json --curves  # one row per family, one column per size
-    python -m ebmm.bench.report results/training_efficiency.json ours=results/efficiency_final.json ...
 
 Every such table in README.md and docs/ sits under an HTML comment that names these arguments,
 ``<!-- report: results/binary.json -->``; tests/test_readme.py checks that the table under each
-marker is what ``render`` prints for them.
+marker is what ``render`` prints for them. The studies' tables (fast writing, training efficiency)
+come from ``python -m experiments.report ARGS`` in the repository's ``experiments/`` folder, which
+the installed package does not hold; their markers name that module first,
+``<!-- report: experiments ARGS -->``.
 """
 
 from __future__ import annotations
@@ -172,18 +174,15 @@ def speed_markdown(result: dict[str, Any]) -> str:
     return "\n\nPeak memory (MiB):\n\n".join(tables)
 
 
-def markdown(result: dict[str, Any], finals: dict[str, dict[str, Any]] | None = None) -> str:
-    """The table(s) for a results file of ``bench binary``, ``bench images``, ``bench speed``, ``bench
-    write`` or ``ebmm.bench.efficiency`` (``finals``: run name -> the ``bench binary`` results file of
-    that run's final checkpoint, the efficiency table's last columns)."""
-    if result.get("benchmark") == "write":
-        from ebmm.bench.writing import writing_markdown
+STUDIES = {"write": "fast writing", "training_efficiency": "training efficiency"}
 
-        return writing_markdown(result)
-    if result.get("benchmark") == "training_efficiency":
-        from ebmm.bench.efficiency import efficiency_markdown
 
-        return efficiency_markdown(result, finals)
+def markdown(result: dict[str, Any]) -> str:
+    """The table(s) for a results file of ``bench binary``, ``bench images`` or ``bench speed``; a
+    study's results file (``STUDIES``) is ``ValueError``: its tables are ``python -m experiments.report``'s."""
+    study = STUDIES.get(result.get("benchmark", ""))
+    if study:
+        raise ValueError(f"a {study} results file: its table comes from python -m experiments.report")
     if result.get("benchmark") == "speed":
         return speed_markdown(result)
     if result.get("benchmark") == "images":
@@ -192,27 +191,21 @@ def markdown(result: dict[str, Any], finals: dict[str, dict[str, Any]] | None = 
     return binary_markdown(result)
 
 
-USAGE = "usage: python -m ebmm.bench.report RESULTS.json [--analysis | --specificity | --curves] [RUN=FINAL.json ...]"
+USAGE = "usage: python -m ebmm.bench.report RESULTS.json [--analysis | --specificity | --curves]"
 
 
 def render(args: Sequence[str]) -> str:
     """What ``python -m ebmm.bench.report ARGS`` prints: the table(s) of the results file ``args[0]``;
-    ``--analysis``: the ``"analysis"`` key of a speed results file instead of its phase tables;
-    ``RUN=FINAL.json``: the final benchmark of each run of a training-efficiency file. Paths are
-    relative to the working directory (the repository root in the docs' markers)."""
-    if not args or args[0].startswith("-") or "=" in args[0]:
+    ``--analysis``: the ``"analysis"`` key of a speed results file instead of its phase tables. Paths
+    are relative to the working directory (the repository root in the docs' markers)."""
+    if not args or args[0].startswith("-"):
         raise ValueError(USAGE)
     analysis = "--analysis" in args[1:]
     specificity = "--specificity" in args[1:]
     curves = "--curves" in args[1:]
-    finals: dict[str, dict[str, Any]] = {}
     for arg in args[1:]:
-        if arg in ("--analysis", "--specificity", "--curves"):
-            continue
-        name, sep, path = arg.partition("=")
-        if not sep or not name or not path:
+        if arg not in ("--analysis", "--specificity", "--curves"):
             raise ValueError(f"{USAGE}\nnot understood: {arg!r}")
-        finals[name] = load_json(path)
     result = load_json(args[0])
     if analysis:
         if "analysis" not in result:
@@ -226,9 +219,7 @@ def render(args: Sequence[str]) -> str:
         if result.get("benchmark") != "images":
             raise ValueError(f"--curves goes with an image benchmark, not {args[0]}")
         return curves_markdown(result)
-    if finals and result.get("benchmark") != "training_efficiency":
-        raise ValueError(f"RUN=FINAL.json arguments only go with a training-efficiency file, not {args[0]}")
-    return markdown(result, finals)
+    return markdown(result)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,7 @@
 # About 45 minutes per run on one core; both runs can go side by side. Run folders under ${1:-runs/efficiency}.
 # Writes results/efficiency/<run>/{config.json,metrics.jsonl}, results/training_efficiency.{json,png}
 # and the 1,000-episode benchmarks of both final checkpoints, results/efficiency_final{,_paper_optimiser}.json.
+# Run from the repository root: experiments/training_efficiency.sh [RUNS_DIR]
 set -euo pipefail
 out=${1:-runs/efficiency}
 export OMP_NUM_THREADS=1
@@ -24,13 +25,13 @@ for name in ours paper_optimiser; do
 done
 mkdir -p results/efficiency/shipped_binary_peel
 cp checkpoints/binary_peel/config.json checkpoints/binary_peel/metrics.jsonl results/efficiency/shipped_binary_peel/
-python -m ebmm.bench.efficiency results/efficiency/ours results/efficiency/paper_optimiser \
+python -m experiments.efficiency results/efficiency/ours results/efficiency/paper_optimiser \
     results/efficiency/shipped_binary_peel --patterns 48 --target 1.0 \
     --json results/training_efficiency.json --plot results/training_efficiency.png
 ebmm bench binary --checkpoint "$out/ours" --models ebmm --patterns 16,32,48,64,96 --episodes 1000 --seed 2026 \
     --json results/efficiency_final.json
 ebmm bench binary --checkpoint "$out/paper_optimiser" --models ebmm --patterns 16,32,48,64,96 --episodes 1000 \
     --seed 2026 --json results/efficiency_final_paper_optimiser.json
-python -m ebmm.bench.efficiency results/training_efficiency.json --markdown --final ours=results/efficiency_final.json \
+python -m experiments.efficiency results/training_efficiency.json --markdown --final ours=results/efficiency_final.json \
     --final paper_optimiser=results/efficiency_final_paper_optimiser.json \
     --final shipped_binary_peel=results/binary_peel.json     # the README table

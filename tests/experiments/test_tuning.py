@@ -1,4 +1,4 @@
-"""ebmm.bench.tuning: the sweep record and the choice per model, from run folders."""
+"""experiments.tuning: the sweep record and the choice per model, from run folders."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ebmm.bench.tuning import main, summarise
+from experiments.tuning import main, summarise
 
 
 def fake_run(folder: Path, memory: str, lr: float, errors: dict[str, float]) -> Path:

@@ -1,4 +1,5 @@
-"""ebmm.bench.writing: the writing loss, Adam on it, reaching/not reaching the target, the JSON, the CLI."""
+"""experiments.writing: the writing loss, Adam on it, reaching/not reaching the target, the JSON, the
+command line (``python -m experiments.writing``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ import pytest
 import torch
 
 from ebmm.bench.metrics import hamming_errors
-from ebmm.bench.writing import (
+from ebmm.build import build_memory
+from ebmm.cli import main
+from ebmm.config import ModelConfig
+from ebmm.corruption import build_corruption
+from ebmm.data.binary import random_binary_patterns
+from ebmm.memory import WRITE_TERMS, EnergyMemory, MemoryState
+from experiments import writing
+from experiments.writing import (
     METHODS,
     adam_on_writing_loss,
     averaged_write_weights,
@@ -19,16 +27,8 @@ from ebmm.bench.writing import (
     parse_float_list,
     speedup_record,
     writing_loss_gradients,
-    writing_loss_terms,
-    writing_losses,
     writing_markdown,
 )
-from ebmm.build import build_memory
-from ebmm.cli import main
-from ebmm.config import ModelConfig
-from ebmm.corruption import build_corruption
-from ebmm.data.binary import random_binary_patterns
-from ebmm.memory import EnergyMemory
 
 from conftest import QuadraticEnergy  # tests/ is on sys.path (pytest's rootdir conftest)
 
@@ -49,18 +49,35 @@ def episodes(count: int = 2, patterns: int = 4, seed: int = 0) -> tuple[torch.Te
     return clean, build_corruption("resample", 4)(clean, generator)
 
 
+def reference_losses(memory: EnergyMemory, fast: dict[str, torch.Tensor], patterns: torch.Tensor,
+                     theta_bar: dict[str, torch.Tensor], weights: torch.Tensor,
+                     terms: tuple[str, ...] = WRITE_TERMS) -> torch.Tensor:
+    """The per-tensor writing losses ``(n_writable, B)`` written out from the energies, differentiable
+    in ``fast``: an oracle for ``writing_loss_gradients``, which takes them from EnergyMemory."""
+    x = patterns.detach().requires_grad_()
+    energy = memory.energies(MemoryState(fast), x)  # (B, N)
+    divisor = energy.shape[1] if memory.write_reduction == "mean" else 1
+    (grad_x,) = torch.autograd.grad(energy.sum(), x, create_graph=True)
+    values = {"energy": energy.sum(1) / divisor, "gradnorm": grad_x.pow(2).flatten(2).sum(-1).sum(1) / divisor,
+              "prior": sum((fast[n] - theta_bar[n]).pow(2).flatten(1).sum(1) for n in fast)}
+    return torch.stack([sum(weights[p, k] * values[term] for k, term in enumerate(WRITE_TERMS) if term in terms)
+                        for p in range(len(fast))])
+
+
 @pytest.mark.parametrize("reduction", ["sum", "mean"])
 def test_writing_loss_matches_hand_computation(reduction: str) -> None:
     torch.manual_seed(0)
     memory = EnergyMemory(QuadraticEnergy(5, 3), (5,), write_steps=3, write_reduction=reduction,
                           write_rate_init=(0.3, 0.02, 0.1)).double()
     w_bar = memory.energy.memory.weight.detach()
-    fast = {"memory.weight": w_bar.unsqueeze(0) + 0.1 * torch.randn(2, 3, 5, dtype=torch.float64)}
+    fast = {"memory.weight": (w_bar.unsqueeze(0) + 0.1 * torch.randn(2, 3, 5, dtype=torch.float64)).requires_grad_()}
     x = torch.rand(2, 4, 5, dtype=torch.float64)
-    terms = writing_loss_terms(memory, fast, x, {"memory.weight": w_bar})
+    ones = torch.ones(1, 3, dtype=torch.float64)
+    terms = {term: writing_loss_gradients(memory, fast, x, {"memory.weight": w_bar}, ones, (term,))[1][0]
+             for term in WRITE_TERMS}
     divisor = 4 if reduction == "mean" else 1
     for b in range(2):
-        w = fast["memory.weight"][b]
+        w = fast["memory.weight"][b].detach()
         energy = sum(0.5 * (w @ xi).pow(2).sum() for xi in x[b]) / divisor
         gradnorm = sum((w.T @ w @ xi).pow(2).sum() for xi in x[b]) / divisor
         prior = (w - w_bar).pow(2).sum()
@@ -70,7 +87,7 @@ def test_writing_loss_matches_hand_computation(reduction: str) -> None:
     rates = memory.write_rates().detach().mean(0)  # (1, 3): one writable tensor
     assert torch.allclose(averaged_write_weights(memory), rates)
     assert torch.allclose(rates[0], torch.tensor([0.3, 0.02, 0.1], dtype=torch.float64))
-    losses = writing_losses(memory, fast, x, {"memory.weight": w_bar}, rates)
+    _, losses = writing_loss_gradients(memory, fast, x, {"memory.weight": w_bar}, rates)
     expected = rates[0, 0] * terms["energy"] + rates[0, 1] * terms["gradnorm"] + rates[0, 2] * terms["prior"]
     assert losses.shape == (1, 2) and torch.allclose(losses[0], expected)
 
@@ -86,7 +103,7 @@ def test_gradients_are_those_of_the_per_tensor_losses(terms: tuple[str, ...]) ->
     weights = averaged_write_weights(memory)
     assert weights.shape == (2, 3)  # memory.weight, memory.bias
     gradients, losses = writing_loss_gradients(memory, fast, x, theta_bar, weights, terms)
-    reference = writing_losses(memory, fast, x, theta_bar, weights, terms)
+    reference = reference_losses(memory, fast, x, theta_bar, weights, terms)
     assert torch.allclose(losses, reference.detach())
     for index, name in enumerate(fast):
         (expected,) = torch.autograd.grad(reference[index].sum(), fast[name], retain_graph=True)
@@ -188,10 +205,10 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
     assert main(["train", "--config", str(REPO / "configs" / "binary_sign_slots.toml"), *sets, "--out", str(run),
                  "--quiet"]) == 0
     out, plot = tmp_path / "write.json", tmp_path / "write.png"
-    code = main(["bench", "write", "--checkpoint", str(run), "--patterns", "4", "--episodes", "2", "--seed", "3",
-                 "--lrs", "0.01,0.1", "--scratch-lrs", "0.1", "--max-steps", "3", "--max-seconds", "30",
-                 "--check-every", "2", "--dense-steps", "1", "--write-repeats", "2", "--json", str(out),
-                 "--plot", str(plot)])
+    code = writing.main(["--checkpoint", str(run), "--patterns", "4", "--episodes", "2", "--seed", "3",
+                         "--lrs", "0.01,0.1", "--scratch-lrs", "0.1", "--max-steps", "3", "--max-seconds", "30",
+                         "--check-every", "2", "--dense-steps", "1", "--write-repeats", "2", "--json", str(out),
+                         "--plot", str(plot)])
     assert code == 0
     result = json.loads(out.read_text())
     for key in ("benchmark", "command", "git_revision", "device", "checkpoint", "settings", "ebmm", "theta_bar",
@@ -217,7 +234,6 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", ["fast_writing", "fast_writing_peel"])
 def test_readme_tables_match_the_results_files(name: str) -> None:
-    from ebmm.bench.writing import writing_markdown
     from ebmm.checkpoint import load_json
 
     root = Path(__file__).resolve().parents[2]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ebmm.bench.efficiency import efficiency_record, format_efficiency, main, updates_to_target
 from ebmm.config import load_config
+from experiments.efficiency import efficiency_record, format_efficiency, main, updates_to_target
 
 
 def _run(tmp_path: Path, name: str, errors: list[float], lr: float = 3e-3) -> Path:
@@ -55,8 +55,8 @@ def test_efficiency_record_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 def test_markdown_table_and_the_readme(tmp_path: Path) -> None:
-    from ebmm.bench.efficiency import efficiency_markdown
     from ebmm.checkpoint import load_json
+    from experiments.efficiency import efficiency_markdown
 
     record = efficiency_record([_run(tmp_path, "fast", [2.0, 0.9])], 48, 1.0)
     final = {"results": {"ebmm": {"16": {"mean": 0.5}, "48": {"mean": 1.25}}}}

@@ -1,8 +1,8 @@
 """Training efficiency: meta-updates until a run's evaluation error first reaches a target.
 
-    python -m ebmm.bench.efficiency RUN [RUN ...] --patterns 48 --target 1.0 \\
+    python -m experiments.efficiency RUN [RUN ...] --patterns 48 --target 1.0 \\
         --json results/training_efficiency.json --plot results/training_efficiency.png
-    python -m ebmm.bench.efficiency results/training_efficiency.json --markdown \\
+    python -m experiments.efficiency results/training_efficiency.json --markdown \\
         --final ours=results/efficiency_final.json     # the README table
 
 Reads each run folder's ``metrics.jsonl`` (the evaluations ``ebmm train`` logs on fresh episodes
@@ -98,7 +98,8 @@ def efficiency_markdown(record: dict[str, Any], finals: dict[str, dict[str, Any]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="meta-updates until a run's evaluation error reaches a target")
+    parser = argparse.ArgumentParser(prog="python -m experiments.efficiency",
+                                     description="meta-updates until a run's evaluation error reaches a target")
     parser.add_argument("runs", nargs="+", help="run folders (hold metrics.jsonl and config.json)")
     parser.add_argument("--patterns", type=int, default=48)
     parser.add_argument("--target", type=float, default=1.0)

@@ -1,5 +1,9 @@
 """Fast writing, measured: EBMM's T-step write against plain gradient descent to the same error.
 
+    python -m experiments.writing --checkpoint checkpoints/binary --patterns 64 --episodes 20 \\
+        --lrs 1e-2,1e-1,1 --json results/fast_writing.json --plot results/fast_writing.png
+    python -m experiments.report results/fast_writing.json    # its Markdown table
+
 The paper's central claim is that a meta-learned write stores a set of patterns in a few gradient
 steps where plain optimisation would need many. This benchmark puts a number on it. On ``E``
 seeded episodes of ``N`` patterns (drawn and corrupted as the checkpoint's task says), it measures:
@@ -22,7 +26,7 @@ seeded episodes of ``N`` patterns (drawn and corrupted as the checkpoint's task 
   by the meta-learned write rates averaged over the T write steps, ``r̄_{p,k} = mean_t
   memory.write_rates()[t, p, k]``. The write moves tensor ``p`` by ``Σ_k r_{t,p,k} ∇_p term_k``, so
   Adam gets the same per-tensor direction with the averaged rates, ``g_p = Σ_k r̄_{p,k} ∇_p term_k``:
-  the gradient of the per-tensor loss ``L_p = Σ_k r̄_{p,k} term_k`` (see ``writing_losses``). Adam is
+  the gradient of the per-tensor loss ``L_p = Σ_k r̄_{p,k} term_k`` (see ``writing_loss_gradients``). Adam is
   invariant to a constant rescaling of one tensor's gradient, so only the ratios between a tensor's
   three averaged rates matter. Terms the memory does not use get weight 0. One Adam step costs what
   one write step costs (one forward, one backward for ∇_x E and ∇_θ E, one more for the
@@ -60,6 +64,7 @@ first check whose error is at most the target; the step before it is recorded to
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import sys
 import time
@@ -126,50 +131,6 @@ def averaged_write_weights(memory: EnergyMemory) -> torch.Tensor:
     return weights
 
 
-def writing_loss_terms(
-    memory: EnergyMemory,
-    fast: dict[str, torch.Tensor],
-    patterns: torch.Tensor,
-    theta_bar: dict[str, torch.Tensor],
-) -> dict[str, torch.Tensor]:
-    """The three writing-loss terms of each of ``B`` memories, each ``(B,)``, differentiable in ``fast``.
-
-    ``energy = Σ_i E(x_i; θ)``, ``gradnorm = Σ_i ‖∇_x E(x_i; θ)‖²`` (``Σ_i`` divided by N when the
-    memory's ``write_reduction`` is ``"mean"``), ``prior = ‖θ − θ̄‖²`` over all writable tensors.
-    ``fast``: name -> ``(B, *shape)``; ``theta_bar``: name -> ``(*shape)`` or ``(B, *shape)``.
-    """
-    x = patterns.detach().requires_grad_()
-    energy = memory.energies(MemoryState(fast), x)  # (B, N)
-    divisor = energy.shape[1] if memory.write_reduction == "mean" else 1
-    (grad_x,) = torch.autograd.grad(energy.sum(), x, create_graph=True)
-    prior = sum((fast[name] - theta_bar[name]).pow(2).flatten(1).sum(1) for name in fast)
-    return {
-        "energy": energy.sum(1) / divisor,
-        "gradnorm": grad_x.pow(2).flatten(2).sum(-1).sum(1) / divisor,
-        "prior": prior,  # type: ignore[dict-item]
-    }
-
-
-def writing_losses(
-    memory: EnergyMemory,
-    fast: dict[str, torch.Tensor],
-    patterns: torch.Tensor,
-    theta_bar: dict[str, torch.Tensor],
-    weights: torch.Tensor,
-    terms: Sequence[str] = WRITE_TERMS,
-) -> torch.Tensor:
-    """Per-tensor writing losses ``L_p = Σ_k weights[p, k] · term_k``, shape ``(n_writable, B)``.
-
-    Tensor ``p`` of ``fast`` (in order) descends ``L_p`` (``writing_loss_gradients``); with equal
-    rows of ``weights`` this is one scalar loss. Only the ``terms`` named are included.
-    """
-    values = writing_loss_terms(memory, fast, patterns, theta_bar)
-    rows = []
-    for index in range(len(fast)):
-        rows.append(sum(weights[index, k] * values[term] for k, term in enumerate(WRITE_TERMS) if term in terms))
-    return torch.stack(rows)  # type: ignore[arg-type]
-
-
 def writing_loss_gradients(
     memory: EnergyMemory,
     fast: dict[str, torch.Tensor],
@@ -178,12 +139,15 @@ def writing_loss_gradients(
     weights: torch.Tensor,
     terms: Sequence[str] = WRITE_TERMS,
 ) -> tuple[list[torch.Tensor], torch.Tensor]:
-    """``g_p = ∇_p L_p`` for every writable tensor (summed over the B episodes, so each episode's
-    gradient is its own), and the losses ``(n_writable, B)`` (detached).
+    """The per-tensor writing losses ``L_p = Σ_k weights[p, k] · term_k`` of ``B`` memories, shape
+    ``(n_writable, B)`` (detached), and ``g_p = ∇_p L_p`` for every writable tensor ``p`` of ``fast``
+    (name -> ``(B, *shape)``; summed over the episodes, so each episode's gradient is its own).
 
-    The energy and gradient-norm gradients come from the write's own ``EnergyMemory.write_gradients``
-    (the backward pass that yields ∇_x E yields ∇_θ E, one more for the norm term), so an Adam step
-    costs what a write step costs; the prior's gradient is 2(θ − θ̄) in closed form.
+    Only the ``terms`` named count. The energy and gradient-norm terms and their gradients are the
+    write's own, ``EnergyMemory.write_gradients`` (the backward pass that yields ∇_x E yields ∇_θ E,
+    one more for the norm term), so an Adam step costs what a write step costs; the prior term is
+    ``‖θ − θ̄‖²`` over all writable tensors (``theta_bar``: name -> ``(*shape)`` or ``(B, *shape)``),
+    its gradient 2(θ − θ̄) in closed form. With equal rows of ``weights`` this is one scalar loss.
     """
     unknown = set(terms) - set(WRITE_TERMS)
     if unknown or not terms:
@@ -722,8 +686,66 @@ def plot_writing(result: dict[str, Any], out: str | Path) -> Path:
     return _save(fig, out, rect=(0, 0, 1, 0.96))
 
 
-if __name__ == "__main__":  # python -m ebmm.bench.writing results/fast_writing.json  -> the README table
-    from ebmm.checkpoint import load_json
+# ---------------------------------------------------------------------------- command line
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
 
-    for path in sys.argv[1:]:
-        print(writing_markdown(load_json(path)))
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """"(default: X)" after an option's help, unless the default is None or the help states it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The options of ``python -m experiments.writing`` (formerly ``ebmm bench write``)."""
+    from ebmm.cli import DEFAULT_CHECKPOINT
+
+    parser = argparse.ArgumentParser(prog="python -m experiments.writing", description=__doc__.splitlines()[0],
+                                     formatter_class=_HelpFormatter)
+    add = parser.add_argument
+    add("--checkpoint", default=DEFAULT_CHECKPOINT, help="checkpoint or run folder, or the name of a shipped checkpoint")
+    add("--patterns", type=_positive_int, default=64, help="patterns written per episode")
+    add("--episodes", type=_positive_int, default=20, help="episodes (independent memories, batched)")
+    add("--seed", type=int, default=0, help="seed of the episodes")
+    add("--lrs", default="1e-3,1e-2,1e-1,1", help="comma-separated Adam learning rates (all methods)")
+    add("--methods", default=",".join(METHODS), help="comma-separated subset of the gradient-descent methods")
+    add("--scratch-lrs", default=None, help="learning rates for scratch_reconstruction (default: --lrs)")
+    add("--max-steps", type=_positive_int, default=2000, help="step budget per run")
+    add("--max-seconds", type=float, default=300.0, help="optimisation-time budget per run")
+    add("--check-every", type=_positive_int, default=10, help="read the queries every this many steps")
+    add("--dense-steps", type=int, default=50, help="also read after each of the first this many steps")
+    add("--write-repeats", type=_positive_int, default=5, help="timed EBMM writes (median)")
+    add("--init-seed", type=int, default=1, help="seed of the fresh init (scratch_reconstruction and the *_fresh methods)")
+    add("--json", default=None, help="write the results here")
+    add("--plot", default=None, help="write a PNG of error against seconds here")
+    add("--device", default="cpu", help="torch device")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark with the options of ``build_parser``; 2 (and the reason) on bad input."""
+    from ebmm.build import check_device
+
+    args = build_parser().parse_args(argv)
+    try:
+        check_device(args.device)
+        methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+        run_write_benchmark(args.checkpoint, args.patterns, args.episodes, args.seed, parse_float_list(args.lrs),
+                            methods, args.max_steps, args.max_seconds, args.check_every, args.dense_steps,
+                            args.write_repeats, args.init_seed, args.device, args.json, args.plot,
+                            scratch_lrs=parse_float_list(args.scratch_lrs) if args.scratch_lrs else None)
+    except (ValueError, FileNotFoundError, TypeError, RuntimeError) as error:
+        print(f"python -m experiments.writing: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

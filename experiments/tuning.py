@@ -1,10 +1,10 @@
 """Learning-rate and size sweeps of the learned baselines: a record of every setting tried, and the
 choice, from the sweep runs' own logs.
 
-    python -m ebmm.bench.tuning summarise RUN_DIR... --json results/baselines/tuning_binary.json
-    python -m ebmm.bench.tuning best results/baselines/tuning_binary.json MODEL   # prints the chosen lr
-    python -m ebmm.bench.tuning best results/baselines/tuning_binary.json MODEL --memory-args
-    python -m ebmm.bench.tuning pick RUN_DIR...   # prints the run with the lowest score
+    python -m experiments.tuning summarise RUN_DIR... --json results/baselines/tuning_binary.json
+    python -m experiments.tuning best results/baselines/tuning_binary.json MODEL   # prints the chosen lr
+    python -m experiments.tuning best results/baselines/tuning_binary.json MODEL --memory-args
+    python -m experiments.tuning pick RUN_DIR...   # prints the run with the lowest score
 
 A run's score is the mean over the evaluated N of its last evaluation's error on the *train* split
 (``train_<metric>@N`` for image tasks; binary strings have one distribution, so ``hamming@N`` on
@@ -64,7 +64,7 @@ def summarise(run_dirs: Sequence[str | Path]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ebmm.bench.tuning", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m experiments.tuning", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     summary = sub.add_parser("summarise", help="record every sweep run and the choice per model")
     summary.add_argument("runs", nargs="+")

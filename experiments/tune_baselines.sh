@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Learning-rate sweeps of the learned baselines on the train split (short runs), then a record of
 # every setting and the choice per model: results/baselines/tuning_{binary,omniglot,cifar10}.json.
-# Usage: [MODELS="mann ..."] scripts/tune_baselines.sh RUNS_DIR DATA_DIR [binary|omniglot|cifar10]...
+# Usage: [MODELS="mann ..."] experiments/tune_baselines.sh RUNS_DIR DATA_DIR [binary|omniglot|cifar10]...
 #   Two runs at a time, one thread each. Binary: 1,500 updates per setting, lr up to 1e-2 (MANN: 300
 #   updates, lr up to 3e-3: its step is 30x dearer); images: 300 updates at 4,608 floats. The LSTM is not swept: one of its updates at
 #   8,256 floats takes seconds on a CPU core (see the issue notes). Then, on strings, a size sweep at
 #   the chosen learning rate (see below); the record's choice per model is over learning rates and sizes.
+#   Run from the repository root; scripts/train_baselines.sh and scripts/bench_baselines.sh use the record.
 set -euo pipefail
-runs=${1:?usage: scripts/tune_baselines.sh RUNS_DIR DATA_DIR [TASK...]}
-data=${2:?usage: scripts/tune_baselines.sh RUNS_DIR DATA_DIR [TASK...]}
+runs=${1:?usage: experiments/tune_baselines.sh RUNS_DIR DATA_DIR [TASK...]}
+data=${2:?usage: experiments/tune_baselines.sh RUNS_DIR DATA_DIR [TASK...]}
 shift 2
 tasks=${*:-binary omniglot cifar10}
 lrs="3e-4 1e-3 3e-3"
@@ -38,7 +39,7 @@ run_one() {
   task=$1 model=$2 lr=$3 steps=$4 size=${5:-}
   extra=()
   if [ "$lr" = choose ]; then
-    lr=$(python -m ebmm.bench.tuning best "results/baselines/tuning_${task}.json" "$model")
+    lr=$(python -m experiments.tuning best "results/baselines/tuning_${task}.json" "$model")
     extra=(--set "model.memory_args.${size%%=*}=${size#*=}")
   fi
   out="$runs/tuning/${task}_${model}_lr${lr}${size:+_${size}}"
@@ -52,7 +53,7 @@ export -f run_one
 export runs data
 summarise() {
   for task in $tasks; do
-    python -m ebmm.bench.tuning summarise "$runs"/tuning/"${task}"_*_lr*/ --json "results/baselines/tuning_${task}.json"
+    python -m experiments.tuning summarise "$runs"/tuning/"${task}"_*_lr*/ --json "results/baselines/tuning_${task}.json"
   done
 }
 grep -v choose "$jobs" | xargs -P 2 -L 1 bash -c 'run_one "$@"' _
