@@ -33,7 +33,7 @@ def test_one_image_at_a_time_fills_the_slots_in_order_with_exact_codes() -> None
     state = memory.write(patterns)
     codes = state.fast["memory.weight"][0]
     energy = memory.energy
-    expected = energy.codec.encode(patterns[0])  # type: ignore[operator]
+    expected = energy.codec.encode(patterns[0])
     torch.testing.assert_close(codes, expected, atol=1e-4, rtol=1e-4)
     assert memory.memory_floats(state) == 6 * 8
 

@@ -94,7 +94,7 @@ def test_a_conv_codec_slot_energy_writes_the_encoders_codes() -> None:
                           write_rate_init=(1 / alpha, 1e-4, 1e-4), write_reduction="sum", write_chunk=1)
     patterns = images[:4].unsqueeze(0)
     state = memory.write(patterns)
-    expected = energy.codec.encode(patterns[0])  # type: ignore[operator]
+    expected = energy.codec.encode(patterns[0])
     # codes far from 0 are written; a code inside the free radius would stay free
     written = expected.norm(dim=-1) >= energy.empty_radius
     torch.testing.assert_close(state.fast["memory.weight"][0][written], expected[written].detach(), atol=1e-4, rtol=1e-4)
@@ -107,7 +107,7 @@ def test_checkpoints_from_before_codec_modules_still_load() -> None:
            for k, v in state.items()}
     fresh = CodecSlotEnergy(SHAPE, slots=2, code=3, window=3)
     fresh.load_state_dict(old)
-    torch.testing.assert_close(fresh.codec.decoder.data, state["codec.decoder"] + 1)  # type: ignore[union-attr]
+    torch.testing.assert_close(fresh.codec.decoder.data, state["codec.decoder"] + 1)
 
 
 def test_bad_codec_arguments_are_named() -> None:

@@ -42,7 +42,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ebmm.energy.free_slots import free_slot_scores, written_slots
-from ebmm.energy.image_codecs import CODECS, LinearCodec
+from ebmm.energy.image_codecs import CODECS, ImageCodec, LinearCodec
 
 
 class CodecSlotEnergy(nn.Module):
@@ -97,7 +97,7 @@ class CodecSlotEnergy(nn.Module):
         if codec not in CODECS:
             raise ValueError(f"codec must be one of {sorted(CODECS)}, got {codec!r}")
         if codec == "linear":
-            self.codec: nn.Module = LinearCodec(self.shape, code, basis=basis, mean=mean, **(codec_args or {}))
+            self.codec: ImageCodec = LinearCodec(self.shape, code, basis=basis, mean=mean, **(codec_args or {}))
         elif basis is not None or mean is not None:
             raise ValueError(f"basis and mean start a linear codec; codec={codec!r} is trained by initialise()")
         else:
@@ -116,11 +116,11 @@ class CodecSlotEnergy(nn.Module):
         """Start the codec from ``images`` ``(M, C, H, W)`` (e.g. the train split): PCA or autoencoder training."""
         if tuple(images.shape[1:]) != self.shape:
             raise ValueError(f"initialise needs images of shape (M, {', '.join(map(str, self.shape))}), got {tuple(images.shape)}")
-        self.codec.initialise(images)  # type: ignore[operator]
+        self.codec.initialise(images)
 
     def reconstructions(self, codes: torch.Tensor | None = None) -> torch.Tensor:
         """The images the slots decode to, ``(slots, C, H, W)`` (``codes`` replaces the written ones)."""
-        return self.codec.decode(self.memory.weight if codes is None else codes)  # type: ignore[operator]
+        return self.codec.decode(self.memory.weight if codes is None else codes)
 
     def written(self) -> torch.Tensor:
         """1 for slots whose code has left θ̄ = 0 (radius σ), else 0: a step function of the codes."""
@@ -139,7 +139,7 @@ class CodecSlotEnergy(nn.Module):
         errors = (x.unsqueeze(-4) - self.reconstructions()).pow(2)  # (..., slots, C, H, W)
         worst = self._worst_square(errors)
         outside = errors.flatten(-3).sum(-1) - worst
-        code = self.codec.encode(x)  # type: ignore[operator]
+        code = self.codec.encode(x)
         fit = 0.5 * (code.unsqueeze(-2) - self.memory.weight).pow(2).sum(-1)
         written = self.written()
         free = free_slot_scores(written, self.novelty, self.log_priority.exp())

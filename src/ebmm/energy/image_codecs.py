@@ -193,4 +193,5 @@ def _shifted(images: torch.Tensor, shift: int, generator: torch.Generator) -> to
     return torch.stack([padded[i, :, dy:dy + height, dx:dx + width] for i, (dy, dx) in enumerate(moves)])
 
 
-CODECS = {"linear": LinearCodec, "conv": ConvCodec}
+ImageCodec = LinearCodec | ConvCodec
+CODECS: dict[str, type[ImageCodec]] = {"linear": LinearCodec, "conv": ConvCodec}
