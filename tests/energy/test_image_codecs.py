@@ -125,3 +125,15 @@ def test_bad_codec_arguments_are_named() -> None:
         ConvCodec(SHAPE, code=4, fit_holdout=0.1).initialise(binary_images(4))
     with pytest.raises(ValueError, match="at least two images"):
         ConvCodec(SHAPE, code=4).initialise(torch.zeros(3, 1, 4, 4))
+
+
+def test_a_spatial_code_round_trips_with_few_static_weights() -> None:
+    torch.manual_seed(0)
+    shape = (3, 16, 16)  # a 2x2 grid: codes of 4k floats
+    dense, spatial = ConvCodec(shape, code=32, width=4), ConvCodec(shape, code=32, width=4, spatial=True)
+    images = torch.rand(5, *shape)
+    codes = spatial.encode(images)
+    assert codes.shape == (5, 32) and spatial.decode(codes).shape == images.shape
+    assert sum(p.numel() for p in spatial.parameters()) < sum(p.numel() for p in dense.parameters())
+    with pytest.raises(ValueError, match="multiple of 4"):
+        ConvCodec(shape, code=30, spatial=True)

@@ -83,6 +83,9 @@ class ConvCodec(nn.Module):
         shape: ``(C, H, W)``; ``H`` and ``W`` must be multiples of 8.
         code: floats per code.
         width: channels of the first convolution (then ``2·width``).
+        spatial: keep the code as a map of ``code / (H/8 · W/8)`` channels on the ``H/8 × W/8`` grid,
+            reached by 1×1 convolutions, instead of a fully connected layer each way: far fewer static
+            weights when codes are long (e.g. 1,152 floats for a 64×64 image).
         fit_steps, fit_batch, fit_lr, fit_seed: the first-order autoencoder training ``initialise``
             runs (Adam, cosine learning rate, images drawn with replacement by a seeded generator).
         fit_shift: each training image is shifted by up to this many pixels (edges replicated).
@@ -92,7 +95,7 @@ class ConvCodec(nn.Module):
 
     def __init__(self, shape: Sequence[int], code: int, width: int = 32, fit_steps: int = 2000,
                  fit_batch: int = 64, fit_lr: float = 1e-3, fit_seed: int = 0, fit_shift: int = 2,
-                 fit_holdout: float = 0.1, fit_check: int = 250):
+                 fit_holdout: float = 0.1, fit_check: int = 250, spatial: bool = False):
         super().__init__()
         self.shape = tuple(int(s) for s in shape)
         channels, height, width_px = self.shape
@@ -108,12 +111,18 @@ class ConvCodec(nn.Module):
         self.fit_shift, self.fit_holdout, self.fit_check = fit_shift, fit_holdout, fit_check
         self._grid = (2 * width, height // 8, width_px // 8)
         hidden = math.prod(self._grid)
+        cells = self._grid[1] * self._grid[2]
+        if spatial and code % cells:
+            raise ValueError(f"a spatial code must fill the {self._grid[1]}x{self._grid[2]} grid: code must be a "
+                             f"multiple of {cells}, got {code}")
+        self.spatial, self._code_grid = spatial, (code // cells, *self._grid[1:])
+        squeeze: nn.Module = nn.Conv2d(2 * width, code // cells, 1) if spatial else nn.Linear(hidden, code)
         self.encoder = nn.Sequential(
             nn.Conv2d(channels, width, 4, 2, 1), nn.ELU(),
             nn.Conv2d(width, 2 * width, 4, 2, 1), nn.ELU(),
             nn.Conv2d(2 * width, 2 * width, 4, 2, 1), nn.ELU(),
-            nn.Flatten(), nn.Linear(hidden, code))
-        self.expand = nn.Linear(code, hidden)
+            *([squeeze, nn.Flatten()] if spatial else [nn.Flatten(), squeeze]))
+        self.expand: nn.Module = nn.Conv2d(code // cells, 2 * width, 1) if spatial else nn.Linear(code, hidden)
         self.decoder = nn.Sequential(
             nn.ELU(),
             nn.ConvTranspose2d(2 * width, 2 * width, 4, 2, 1), nn.ELU(),
@@ -128,7 +137,8 @@ class ConvCodec(nn.Module):
     def decode_logits(self, codes: torch.Tensor) -> torch.Tensor:
         """Pre-sigmoid images ``(..., C, H, W)`` of ``codes`` ``(..., code)``."""
         lead = codes.shape[:-1]
-        grid = self.expand(codes.reshape(-1, codes.shape[-1])).reshape(-1, *self._grid)
+        flat = codes.reshape(-1, codes.shape[-1])
+        grid = self.expand(flat.reshape(-1, *self._code_grid) if self.spatial else flat).reshape(-1, *self._grid)
         return self.decoder(grid).reshape(*lead, *self.shape)
 
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
