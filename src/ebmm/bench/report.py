@@ -108,15 +108,20 @@ def curves_markdown(result: dict[str, Any]) -> str:
     count = list(next(iter(rows.values())).keys())[-1]
     checkpoints = result.get("checkpoints", {})
     families: dict[str, dict[int, dict[str, Any]]] = {}
+    members: dict[str, list[str]] = {}
     for name, row in rows.items():
         if name in checkpoints or name.startswith(("codec_nn (", "codec_nn[")):
             families.setdefault(model_family(name), {})[int(row[count]["memory_floats"])] = row[count]
+            members.setdefault(model_family(name), []).append(name)
     paper = {int(k): v for k, v in (result.get("paper_ebmm_conv") or {}).items()}
     sizes = sorted({size for cells in families.values() for size in cells})
     head = ["model", *[f"{size:,} floats" for size in sizes]]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for family, cells in families.items():
-        label = LABELS.get(family, family if family.startswith("codec_nn") else f"EBMM `{family}_*`")
+        if family.startswith("codec_nn"):
+            label = LABELS.get(family, family)
+        else:  # a family of one checkpoint is named by it
+            label = f"EBMM `{members[family][0] if len(members[family]) == 1 else family + '_*'}`"
         values = [f"{cells[s]['mean']:.2f} / {cells[s]['unrelated']:.1f}" if s in cells and "unrelated" in cells[s]
                   else f"{cells[s]['mean']:.2f}" if s in cells else "–" for s in sizes]
         lines.append(f"| {label} | " + " | ".join(values) + " |")
