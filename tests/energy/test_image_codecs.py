@@ -136,3 +136,30 @@ def test_a_spatial_code_round_trips_with_few_static_weights() -> None:
     assert sum(p.numel() for p in spatial.parameters()) < sum(p.numel() for p in dense.parameters())
     with pytest.raises(ValueError, match="multiple of 4"):
         ConvCodec(shape, code=30, spatial=True)
+
+
+def test_a_conv_codec_memory_recalls_what_it_wrote_and_not_what_it_did_not() -> None:
+    from ebmm.memory import EnergyMemory
+
+    torch.manual_seed(0)
+    bars = torch.zeros(16, *SHAPE)  # 16 images: one horizontal and one vertical bar each
+    for index in range(16):
+        bars[index, 0, index // 4 * 2] = 1
+        bars[index, 0, :, index % 4 * 2 + 1] = 1
+    energy = CodecSlotEnergy(SHAPE, slots=4, code=8, window=3, codec="conv", fit_weight=1e-5, correct_scale=100.0,
+                             codec_args={"width": 8, "fit_steps": 300, "fit_batch": 16, "fit_lr": 1e-2,
+                                         "fit_shift": 0, "fit_holdout": 0})
+    energy.initialise(bars)
+    memory = EnergyMemory(energy, SHAPE, write_steps=1, read_steps=1, write_terms=["energy"],
+                          write_rate_init=(1e5, 1e-4, 1e-4), write_reduction="sum", write_chunk=1,
+                          read_step_init=1 / 200, momentum_init=0.01)
+    patterns, others = bars[[0, 5, 10, 15]].unsqueeze(0), bars[[3, 6, 9, 12]].unsqueeze(0)
+    queries = patterns.clone()
+    queries[..., 2:5, 2:5] = torch.rand(queries[..., 2:5, 2:5].shape, generator=torch.Generator().manual_seed(1))
+
+    def errors(state: object) -> float:
+        read = memory.read(queries, state).patterns  # type: ignore[arg-type]
+        return float(((read > 0.5) != (patterns > 0.5)).float().sum(dim=(2, 3, 4)).mean())
+
+    right, unrelated = errors(memory.write(patterns)), errors(memory.write(others))
+    assert right <= 0.5 and right <= 0.3 * unrelated
