@@ -73,14 +73,9 @@ def render_marker(marker: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    try:
-        text = render(args)
-    except (ValueError, FileNotFoundError) as error:
-        print(error, file=sys.stderr)
-        return 2
-    print(text)
-    return 0
+    from ebmm.bench.report import run_cli
+
+    return run_cli(render, argv)
 
 
 if __name__ == "__main__":

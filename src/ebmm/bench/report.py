@@ -16,7 +16,7 @@ the installed package does not hold; their markers name that module first,
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ebmm.bench.plots import LABELS, model_family
@@ -227,15 +227,20 @@ def render(args: Sequence[str]) -> str:
     return markdown(result)
 
 
-def main(argv: list[str] | None = None) -> int:
+def run_cli(render_args: Callable[[Sequence[str]], str], argv: list[str] | None = None) -> int:
+    """Print what ``render_args`` makes of the command line; exit 2 with the reason on a bad one."""
     args = sys.argv[1:] if argv is None else argv
     try:
-        text = render(args)
+        text = render_args(args)
     except (ValueError, FileNotFoundError) as error:
         print(error, file=sys.stderr)
         return 2
     print(text)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_cli(render, argv)
 
 
 if __name__ == "__main__":
