@@ -42,6 +42,9 @@ class ModelConfig:
     write_rate_init: list[float] = field(default_factory=lambda: [1e-4, 1e-4, 1e-4])
     write_reduction: str = "mean"
     write_chunk: int = 0  # 0: the paper's batch write; c > 0: online, c patterns at a time, in order
+    refine_steps: int = 0  # R: steps on all N patterns together after the write (with Nesterov momentum)
+    refine_rate_init: list[float] = field(default_factory=list)  # per term, as write_rate_init (empty: the same)
+    refine_momentum_init: float = 0.9
     read_step_init: float = 0.1
     read_step_decay_init: float = 0.9
     momentum_init: float = 0.5
@@ -213,9 +216,10 @@ def _check_train(config: Config) -> None:
     train = config.train
     if train.grad_mode not in TRAINING_GRAD_MODES:
         raise ValueError(f"train.grad_mode must be one of {TRAINING_GRAD_MODES}, got {train.grad_mode!r}")
-    if train.grad_mode == "truncated" and not 1 <= train.truncate_steps <= config.model.write_steps:
+    steps = config.model.write_steps + config.model.refine_steps
+    if train.grad_mode == "truncated" and not 1 <= train.truncate_steps <= steps:
         raise ValueError(
-            f"train.truncate_steps must be in [1, model.write_steps={config.model.write_steps}], got {train.truncate_steps}"
+            f"train.truncate_steps must be in [1, model.write_steps + model.refine_steps = {steps}], got {train.truncate_steps}"
         )
     if config.model.memory != "ebmm":
         inner = {"grad_mode": train.grad_mode != "second_order", "checkpointing": train.checkpointing,

@@ -4,7 +4,11 @@ Writing (docs/method.md#writing): from the meta-learned initial fast weights θ�
 
     θ^(t+1) = θ^(t) − Σ_k r^(t)_{p,k} ∇_p term_k,   terms: E(x), ‖∇_x E(x)‖², ‖θ − θ̄‖²
 
-with one softplus-positive rate per write step × writable tensor × term. ∇_θ E comes from the same
+with one softplus-positive rate per write step × writable tensor × term. An online write
+(``write_chunk``) takes the T steps for each chunk of patterns in turn; ``refine_steps`` R more
+steps then descend the same writing loss over all N patterns together, with their own rates and
+Nesterov momentum μ (v ← μv − Δ(θ + μv), θ ← θ + v): the slots an online write filled one
+pattern at a time are then fitted jointly (docs/method.md#refining-a-write). ∇_θ E comes from the same
 backward pass that computes ∇_x E, ∇_θ‖∇_x E‖² from one more (double-)backward pass, and the prior
 term's gradient is analytic, 2(θ − θ̄): one backward pass over θ per step.
 
@@ -106,6 +110,9 @@ class EnergyMemory(nn.Module):
         write_chunk: ``None`` (the paper's batch write: all N patterns in every step) or ``c``: an
             online write that takes the patterns in order, ``c`` at a time, with the T steps for
             each chunk (the same rates for every chunk). ``c = 1`` writes one pattern at a time.
+        refine_steps: R steps on all N patterns together after the T (per chunk) write steps,
+            each with its own learned rates (``refine_rate_init`` per term, default
+            ``write_rate_init``) and a learned Nesterov momentum (``refine_momentum_init``).
     """
 
     def __init__(
@@ -124,6 +131,9 @@ class EnergyMemory(nn.Module):
         value_range: tuple[float, float] = (0.0, 1.0),
         write_reduction: str = "mean",
         write_chunk: int | None = None,
+        refine_steps: int = 0,
+        refine_rate_init: Sequence[float] | None = None,
+        refine_momentum_init: float = 0.9,
     ):
         super().__init__()
         if write_chunk is not None and (isinstance(write_chunk, bool) or not isinstance(write_chunk, int) or write_chunk < 1):
@@ -136,6 +146,11 @@ class EnergyMemory(nn.Module):
             raise ValueError(f"write_terms must be a non-empty subset of {WRITE_TERMS}, got {list(write_terms)}")
         if len(write_rate_init) != 3:
             raise ValueError(f"write_rate_init needs one value per term {WRITE_TERMS}, got {list(write_rate_init)}")
+        if isinstance(refine_steps, bool) or not isinstance(refine_steps, int) or refine_steps < 0:
+            raise ValueError(f"refine_steps must be an int >= 0, got {refine_steps!r}")
+        refine_rate_init = write_rate_init if refine_rate_init is None else refine_rate_init
+        if len(refine_rate_init) != 3:
+            raise ValueError(f"refine_rate_init needs one value per term {WRITE_TERMS}, got {list(refine_rate_init)}")
         self.energy = energy
         self.pattern_shape = tuple(int(s) for s in pattern_shape)
         self.write_steps, self.read_steps = int(write_steps), int(read_steps)
@@ -148,6 +163,11 @@ class EnergyMemory(nn.Module):
         _probe_energy(energy, self.pattern_shape)
         raw_rates = torch.tensor([_inverse_softplus(r) for r in write_rate_init])
         self.write_rate_raw = nn.Parameter(raw_rates.expand(self.write_steps, len(self.writable), 3).clone())
+        self.refine_steps = refine_steps
+        if refine_steps:  # no parameters otherwise, so that memories without refinement load as before
+            raw_refine = torch.tensor([_inverse_softplus(r) for r in refine_rate_init])
+            self.refine_rate_raw = nn.Parameter(raw_refine.expand(refine_steps, len(self.writable), 3).clone())
+            self.refine_momentum_raw = nn.Parameter(torch.tensor(_logit(refine_momentum_init)))
         self.read_step_raw = nn.Parameter(torch.tensor(_inverse_softplus(read_step_init)))
         self.read_decay_raw = nn.Parameter(torch.full((self.read_steps - 1,), _logit(read_step_decay_init)))
         self.momentum_raw = nn.Parameter(torch.tensor(_logit(momentum_init)))
@@ -162,6 +182,12 @@ class EnergyMemory(nn.Module):
     def write_rates(self) -> torch.Tensor:
         """Positive write rates, shape ``(T, n_writable, 3)`` (terms in ``WRITE_TERMS`` order)."""
         return F.softplus(self.write_rate_raw)
+
+    def refine_schedule(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Positive refine rates ``(R, n_writable, 3)`` and the refine momentum μ in (0, 1)."""
+        if not self.refine_steps:
+            raise ValueError("this memory has no refine steps (refine_steps = 0)")
+        return F.softplus(self.refine_rate_raw), torch.sigmoid(self.refine_momentum_raw)
 
     def read_schedule(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Step sizes γ^(1..K) and momenta ψ^(1..K), each non-increasing in k."""
@@ -240,15 +266,17 @@ class EnergyMemory(nn.Module):
     def differentiated_write_steps(self, mode: GradMode, truncate: int | None = None) -> int:
         """How many of the last write steps a mode differentiates through their inner gradients."""
         _check_mode(mode)
+        steps = self.write_steps + self.refine_steps
         if mode == "truncated":
-            if truncate is None or not 1 <= truncate <= self.write_steps:
+            if truncate is None or not 1 <= truncate <= steps:
                 raise ValueError(
-                    f"mode 'truncated' needs truncate in [1, write_steps={self.write_steps}], got {truncate!r}"
+                    f"mode 'truncated' needs truncate in [1, write_steps={self.write_steps}"
+                    f"{f' + refine_steps={self.refine_steps}' if self.refine_steps else ''}], got {truncate!r}"
                 )
             return int(truncate)
         if truncate is not None:
             raise ValueError(f"truncate is only meaningful with mode 'truncated', got mode {mode!r}")
-        return self.write_steps if mode == "second_order" else 0
+        return steps if mode == "second_order" else 0
 
     # ------------------------------------------------------------------ write
     def write(
@@ -274,9 +302,9 @@ class EnergyMemory(nn.Module):
         batch, count = patterns.shape[0], patterns.shape[1]
         chunk = count if self.write_chunk is None else min(self.write_chunk, count)
         chunks = [patterns[:, start:start + chunk] for start in range(0, count, chunk)]
-        total_steps = self.write_steps * len(chunks)
+        total_steps = self.write_steps * len(chunks) + self.refine_steps
         # steps that keep their inner graph: all (second order), none (first order) or the last k
-        graph_steps = total_steps if differentiated == self.write_steps else differentiated
+        graph_steps = total_steps if differentiated == self.write_steps + self.refine_steps else differentiated
         track = mode != "none"
         theta_bar = self.initial_fast_weights()
         if not track:
@@ -296,6 +324,20 @@ class EnergyMemory(nn.Module):
                     else:
                         fast = self._write_step(*args)
                     done += 1
+            if self.refine_steps:
+                refine_rates, momentum = self.refine_schedule()
+                if not track:
+                    refine_rates, momentum = refine_rates.detach(), momentum.detach()
+                velocity = {name: torch.zeros_like(value) for name, value in fast.items()}
+                for step in range(self.refine_steps):
+                    create_graph = done >= total_steps - graph_steps
+                    refine_args = (energy, step, patterns, fast, velocity, theta_bar, refine_rates, momentum, use,
+                                   create_graph, track)
+                    if checkpoint and track:
+                        fast, velocity = checkpoint_step(self._refine_step, *refine_args, use_reentrant=False)
+                    else:
+                        fast, velocity = self._refine_step(*refine_args)
+                    done += 1
         return MemoryState(fast)
 
     def _write_step(
@@ -314,18 +356,59 @@ class EnergyMemory(nn.Module):
         """θ^(t+1) from θ^(t): one gradient step on the three-term writing loss (``at_start``: θ^(t) = θ̄)."""
         if not track:
             fast = {name: value.detach().requires_grad_() for name, value in fast.items()}
+        delta = self._write_delta(energy_fn, rates[step], patterns, fast, theta_bar, use, create_graph, at_start)
+        updated = {name: value - delta[name] for name, value in fast.items()}
+        return updated if track else {name: value.detach() for name, value in updated.items()}
+
+    def _refine_step(
+        self,
+        energy_fn: EnergyFn,
+        step: int,
+        patterns: torch.Tensor,
+        fast: dict[str, torch.Tensor],
+        velocity: dict[str, torch.Tensor],
+        theta_bar: dict[str, torch.Tensor],
+        rates: torch.Tensor,
+        momentum: torch.Tensor,
+        use: dict[str, bool],
+        create_graph: bool,
+        track: bool,
+    ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """One Nesterov step of a refinement: the writing loss's step Δ at the look-ahead θ + μv."""
+        lookahead = {name: value + momentum * velocity[name] for name, value in fast.items()} if step else fast
+        if not track:
+            lookahead = {name: value.detach().requires_grad_() for name, value in lookahead.items()}
+        delta = self._write_delta(energy_fn, rates[step], patterns, lookahead, theta_bar, use, create_graph, False)
+        velocity = {name: momentum * velocity[name] - delta[name] for name in fast}
+        updated = {name: value + velocity[name] for name, value in fast.items()}
+        if not track:
+            return ({name: value.detach() for name, value in updated.items()},
+                    {name: value.detach() for name, value in velocity.items()})
+        return updated, velocity
+
+    def _write_delta(
+        self,
+        energy_fn: EnergyFn,
+        rate: torch.Tensor,
+        patterns: torch.Tensor,
+        fast: dict[str, torch.Tensor],
+        theta_bar: dict[str, torch.Tensor],
+        use: dict[str, bool],
+        create_graph: bool,
+        at_start: bool,
+    ) -> dict[str, torch.Tensor]:
+        """Σ_k r_{p,k} ∇_p term_k at ``fast`` for each writable tensor p (``rate``: ``(n_writable, 3)``)."""
         grads, _ = self.write_gradients(fast, patterns, self.write_terms, create_graph, energy_fn)
-        updated = {}
+        deltas = {}
         for index, (name, value) in enumerate(fast.items()):
-            rate = rates[step, index]
             delta = torch.zeros_like(value)
             for term_index, term in enumerate(("energy", "gradnorm")):
                 if use[term]:
-                    delta = delta + rate[term_index] * grads[term][index]
+                    delta = delta + rate[index, term_index] * grads[term][index]
             if use["prior"] and not at_start:  # at θ̄ the prior's gradient is zero
-                delta = delta + rate[2] * 2.0 * (value - theta_bar[name])
-            updated[name] = value - delta
-        return updated if track else {name: value.detach() for name, value in updated.items()}
+                delta = delta + rate[index, 2] * 2.0 * (value - theta_bar[name])
+            deltas[name] = delta
+        return deltas
 
     def write_gradients(
         self,

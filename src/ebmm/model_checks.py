@@ -157,6 +157,14 @@ def _check_ebmm_fields(model: ModelConfig) -> None:
         raise ValueError(f"model.write_reduction must be 'mean' or 'sum', got {model.write_reduction!r}")
     if model.write_chunk < 0:
         raise ValueError(f"model.write_chunk must be 0 (batch write) or a positive chunk size, got {model.write_chunk}")
+    if model.refine_steps < 0:
+        raise ValueError(f"model.refine_steps must be >= 0, got {model.refine_steps}")
+    if model.refine_rate_init and (len(model.refine_rate_init) != len(WRITE_TERMS)
+                                   or any(rate <= 0 for rate in model.refine_rate_init)):
+        raise ValueError(f"model.refine_rate_init must be empty (the write rates) or one positive rate per term of "
+                         f"{list(WRITE_TERMS)}, got {model.refine_rate_init}")
+    if not 0.0 < model.refine_momentum_init < 1.0:
+        raise ValueError(f"model.refine_momentum_init must lie in (0, 1), got {model.refine_momentum_init}")
     if model.read_step_init <= 0:
         raise ValueError(f"model.read_step_init must be positive, got {model.read_step_init}")
     for name in ("read_step_decay_init", "momentum_init", "momentum_decay_init"):

@@ -111,14 +111,28 @@ class _MetaLoss(nn.Module):
 
 
 def _initialise_from(memory: TrainableMemory, config: Config, device: torch.device) -> None:
-    """Load the parameters of ``train.init_from``'s checkpoint, whose model config must match."""
+    """Load the parameters of ``train.init_from``'s checkpoint.
+
+    With the same model config, every parameter. With the same energy (``energy``, ``energy_args``,
+    pattern shape) but other write/read fields (e.g. refine steps added to a trained memory), the
+    energy's parameters only: the write and read rules start from this run's config.
+    """
     from ebmm.build import resolve_checkpoint
 
     folder = CheckpointFolder(resolve_checkpoint(config.train.init_from))
     saved = config_from_dict(load_json(folder.config))
-    if saved.model != config.model:
-        raise ValueError(f"train.init_from={config.train.init_from}: its model config differs from this run's")
-    memory.load_state_dict(load_tensors(folder.model, device=device))
+    tensors = load_tensors(folder.model, device=device)
+    if saved.model == config.model:
+        memory.load_state_dict(tensors)
+        return
+    energy_fields = ("memory", "energy", "energy_args", "pattern_dim", "pattern_shape")
+    differ = [name for name in energy_fields if getattr(saved.model, name) != getattr(config.model, name)]
+    if differ or config.model.memory != "ebmm":
+        fields = ", ".join(f"model.{name}" for name in differ) or "model.memory (a learned baseline)"
+        raise ValueError(f"train.init_from={config.train.init_from}: its model config differs from this run's in "
+                         f"{fields}; a run can start from another's energy only when the energy is the same")
+    energy = {name[len("energy."):]: value for name, value in tensors.items() if name.startswith("energy.")}
+    memory.energy.load_state_dict(energy)  # type: ignore[attr-defined]
 
 
 def _initialise_from_data(memory: TrainableMemory, task: Any, device: torch.device) -> None:

@@ -43,6 +43,8 @@ def naive_write(
     inner gradients; earlier steps use the energy and gradient-norm gradients as constants
     (first order; the prior term's gradient 2(θ − θ̄) stays exact, as in the library).
     """
+    if memory.write_chunk is not None or memory.refine_steps:
+        raise ValueError("naive_write is the batch write in T plain steps: no write_chunk, no refine steps")
     theta_bar = memory.initial_fast_weights()
     names = list(theta_bar)
     rates = memory.write_rates()

@@ -299,8 +299,9 @@ def reference_episode_loss(
     """
     if queries.shape != patterns.shape:
         raise ValueError(f"queries must match patterns, got {tuple(queries.shape)} vs {tuple(patterns.shape)}")
-    if memory.write_chunk is not None:
-        raise ValueError("the reference writes all N patterns at once; it has no online (write_chunk) write")
+    if memory.write_chunk is not None or memory.refine_steps:
+        raise ValueError("the reference writes all N patterns at once in T plain steps; it has no online "
+                         "(write_chunk) write and no refine steps")
     energy = energy or module_energy(memory)
     episodes, count = patterns.shape[:2]
     total = patterns.new_zeros(())
