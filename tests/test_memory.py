@@ -381,3 +381,69 @@ def test_write_chunk_must_be_a_positive_int(chunk: object) -> None:
 
     with pytest.raises(ValueError, match="write_chunk"):
         EnergyMemory(SlotEnergy(dim=8, slots=2), (8,), write_chunk=chunk)  # type: ignore[arg-type]
+
+
+def _refine_memory(refine_steps: int = 3, chunk: int | None = 1) -> EnergyMemory:
+    from ebmm.energy.slots import SlotEnergy
+
+    torch.manual_seed(0)
+    energy = SlotEnergy(dim=8, slots=5)
+    return EnergyMemory(energy, (8,), write_steps=1, read_steps=1, write_terms=["energy", "prior"],
+                        write_rate_init=(0.3, 1e-4, 0.1), write_chunk=chunk, refine_steps=refine_steps,
+                        refine_rate_init=(0.05, 1e-4, 0.02), refine_momentum_init=0.7).double()
+
+
+def test_refine_steps_are_nesterov_steps_on_all_patterns_after_the_write() -> None:
+    """Hand-written reference: the online write, then R look-ahead momentum steps over all N patterns."""
+    patterns = torch.rand(2, 4, 8, generator=torch.Generator().manual_seed(3), dtype=torch.float64).round()
+    memory = _refine_memory()
+    plain = _refine_memory(refine_steps=0)
+    plain.load_state_dict(memory.state_dict(), strict=False)
+    fast = {n: v.detach() for n, v in plain.write(patterns).fast.items()}
+    theta_bar = {n: v.detach() for n, v in memory.initial_fast_weights().items()}
+    rates, momentum = (t.detach() for t in memory.refine_schedule())
+    velocity = {n: torch.zeros_like(v) for n, v in fast.items()}
+    for step in range(memory.refine_steps):
+        look = {n: (v + momentum * velocity[n]).requires_grad_() for n, v in fast.items()}
+        grads = torch.autograd.grad(memory._energy(look, patterns).sum() / patterns.shape[1], list(look.values()))
+        for index, name in enumerate(fast):
+            delta = rates[step, index, 0] * grads[index] + rates[step, index, 2] * 2 * (look[name] - theta_bar[name])
+            velocity[name] = (momentum * velocity[name] - delta).detach()
+            fast[name] = fast[name] + velocity[name]
+    torch.testing.assert_close(memory.write(patterns).fast, fast)
+
+
+def test_refine_steps_take_part_in_the_meta_gradient() -> None:
+    memory = _refine_memory(refine_steps=2, chunk=2)
+    patterns = torch.rand(1, 4, 8, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    queries = (patterns + 0.1).clamp(0, 1)
+    names = ["refine_rate_raw", "refine_momentum_raw", "write_rate_raw", "energy.memory.weight"]
+    params = dict(memory.named_parameters())
+
+    def loss(*values: torch.Tensor) -> torch.Tensor:
+        return torch.func.functional_call(memory, dict(zip(names, values, strict=True)), (patterns, queries), strict=False)
+
+    inputs = tuple(params[name].detach().clone().requires_grad_() for name in names)
+    assert torch.autograd.gradcheck(loss, inputs, eps=1e-6, atol=1e-5)
+    memory(patterns, queries, "truncated", truncate=3)  # the last write step and both refine steps
+    with pytest.raises(ValueError, match=r"truncate in \[1, write_steps=1 \+ refine_steps=2\]"):
+        memory(patterns, queries, "truncated", truncate=4)
+
+
+def test_without_refine_steps_a_memory_has_no_refine_parameters() -> None:
+    memory = _refine_memory(refine_steps=0)
+    assert not any(name.startswith("refine_") for name, _ in memory.named_parameters())
+    with pytest.raises(ValueError, match="no refine steps"):
+        memory.refine_schedule()
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"refine_steps": -1}, "refine_steps must be an int >= 0"),
+    ({"refine_steps": 2, "refine_rate_init": (0.1, 0.1)}, "refine_rate_init needs one value per term"),
+    ({"refine_steps": 2, "refine_momentum_init": 1.0}, r"start in \(0, 1\)"),
+])
+def test_refine_options_are_checked(options: dict, message: str) -> None:
+    from ebmm.energy.slots import SlotEnergy
+
+    with pytest.raises(ValueError, match=message):
+        EnergyMemory(SlotEnergy(dim=8, slots=2), (8,), **options)

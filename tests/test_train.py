@@ -333,6 +333,21 @@ def test_init_from_starts_a_new_run_from_a_checkpoints_parameters(tmp_path: Path
         train(other, tmp_path / "other", quiet=True)
 
 
+def test_init_from_with_other_write_rules_takes_the_energy_only(tmp_path: Path) -> None:
+    base = train(tiny_config(), tmp_path / "base", quiet=True)
+    refined = tiny_config(f"train.init_from={base.run_dir}", "model.refine_steps=2", "model.read_step_init=0.3")
+    train(refined, tmp_path / "refined", quiet=True, max_steps=0)
+    before, after = tensors_of(tmp_path / "base", "model.safetensors"), tensors_of(tmp_path / "refined", "model.safetensors")
+    for name, value in before.items():
+        if name.startswith("energy."):
+            torch.testing.assert_close(after[name], value, atol=0, rtol=0)
+    assert not torch.equal(after["read_step_raw"], before["read_step_raw"])  # from this run's config
+    assert after["refine_rate_raw"].shape[0] == 2
+    other_energy = tiny_config(f"train.init_from={base.run_dir}", "model.refine_steps=2", "model.pattern_dim=20")
+    with pytest.raises(ValueError, match="differs from this run's in model.pattern_dim"):
+        train(other_energy, tmp_path / "other", quiet=True)
+
+
 def test_max_steps_zero_saves_the_initialised_model(tmp_path: Path) -> None:
     """A new run with max_steps=0 writes checkpoint 0: the model as built and initialised, no update."""
     config = tiny_config()
