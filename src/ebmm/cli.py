@@ -430,7 +430,10 @@ def _cmd_bench_images(args: argparse.Namespace) -> int:
                                               classical=False if args.no_classical else None,
                                               codec_sizes=args.codec_sizes, window=args.block_size)
         models.update(refs)
-        models.update(same_codec_references(checkpoints, args.block_size))
+        same_codec, same_codec_setup = same_codec_references(checkpoints, args.block_size, train, corrupt,
+                                                             max(args.patterns), args.seed)
+        models.update(same_codec)
+        references.update(same_codec_setup)
     started = time.perf_counter()
     results = benchmark_images(models, test, corrupt, args.patterns, args.episodes, args.seed, progress=say,
                                specificity=not args.no_specificity, quantize=args.quantize)
@@ -510,7 +513,7 @@ def _cmd_demo_images(args: argparse.Namespace) -> int:
           f"read back by {models[name].read_steps} projected gradient steps; seed {seed}.")
     refs, setup = reference_memories(train, corrupt, count, seed, classical=False, codec_sizes=[floats])
     models.update(refs)
-    same_codec = same_codec_references({name: models[name]})
+    same_codec, _ = same_codec_references({name: models[name]})
     models.update(same_codec)
     results = benchmark_images(models, test, corrupt, [count], args.episodes, seed, specificity=True)
     print(format_table(results))

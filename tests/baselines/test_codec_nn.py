@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from ebmm.baselines.codec_nn import LinearCodecMemory, VerbatimMemory, select_and_paste, worst_square
+from ebmm.energy.image_codecs import LinearCodec
 from ebmm.linear_codec import fit_pca
 
 
@@ -105,3 +106,35 @@ def test_codec_memory_over_an_ebmm_codec_stores_what_the_ebmm_write_stores() -> 
     assert reference.memory_floats(reference.write(patterns)) == 4 * 6
     decoded = reference.decode(reference.write(patterns))
     assert decoded.shape == patterns.shape and decoded.min() >= 0 and decoded.max() <= 1
+
+
+def test_codec_hopfield_with_a_large_beta_recalls_the_nearest_code_and_pastes_the_worst_square() -> None:
+    from ebmm.baselines.codec_nn import CodecHopfieldMemory
+
+    shape = (1, 8, 8)
+    codec = LinearCodec(shape, 64, basis=torch.eye(64), mean=torch.zeros(64))  # the identity codec
+    patterns = torch.zeros(1, 2, *shape)
+    patterns[0, 0, :, :4] = 1.0  # top half
+    patterns[0, 1, :, :, :4] = 1.0  # left half
+    queries = patterns.clone()
+    queries[..., :4, 4:] = 0.5  # a grey 4x4 block where the two patterns differ
+    memory = CodecHopfieldMemory(codec, shape, window=4, beta=50.0)
+    read = memory.read(queries, memory.write(patterns)).patterns
+    torch.testing.assert_close(read, patterns)
+    soft = CodecHopfieldMemory(codec, shape, window=4, beta=1e-6).read(queries, memory.write(patterns)).patterns
+    assert ((soft != queries).flatten(2).sum(-1) <= 16).all()  # only one 4x4 square is ever replaced
+    assert not torch.equal(soft, patterns)  # a near-uniform average of the codes restores nothing exactly
+
+
+def test_choose_codec_beta_prefers_a_sharp_lookup_for_distinct_codes() -> None:
+    from ebmm.baselines.codec_nn import choose_codec_beta
+    from ebmm.bench.metrics import squared_errors
+
+    shape = (1, 8, 8)
+    codec = LinearCodec(shape, 64, basis=torch.eye(64), mean=torch.zeros(64))
+    patterns = (torch.rand(3, 5, *shape, generator=torch.Generator().manual_seed(0)) > 0.5).float()
+    queries = patterns.clone()
+    queries[..., :3, :3] = 0.5
+    beta, table = choose_codec_beta(codec, shape, patterns, queries, squared_errors, window=3)
+    assert len(table) == 15 and beta > min(table)
+    assert table[max(table)] < table[min(table)]  # sharp beats near-uniform averaging

@@ -348,8 +348,15 @@ def test_same_codec_references_wrap_each_codec_checkpoint_and_plot_as_their_own_
     shape = (1, 8, 8)
     energy = CodecSlotEnergy(shape, slots=2, code=3, window=3)
     memory = EnergyMemory(energy, shape, write_steps=1, read_steps=1, write_terms=["energy"])
-    refs = same_codec_references({"omniglot_codec_slots_c36": memory, "other": memory}, window=3)
-    assert list(refs) == ["codec_nn[omniglot_codec_slots_c36]", "codec_nn[other]"]
+    refs, setup = same_codec_references({"omniglot_codec_slots_c36": memory, "other": memory}, window=3)
+    assert list(refs) == ["codec_nn[omniglot_codec_slots_c36]", "codec_nn[other]"] and setup == {}
     assert isinstance(refs["codec_nn[other]"], CodecMemory) and refs["codec_nn[other]"].codec is energy.codec
     assert model_family("codec_nn[omniglot_codec_slots_c36]") == "codec_nn[omniglot_codec_slots]"
+    assert model_family("hopfield_codec[omniglot_codec_slots_c36]") == "hopfield_codec[omniglot_codec_slots]"
     assert model_family("codec_nn (2304 floats)") == "codec_nn"
+    big = EnergyMemory(CodecSlotEnergy((1, 32, 32), slots=4, code=3, window=8), (1, 32, 32), write_steps=1,
+                       read_steps=1, write_terms=["energy"])
+    with_hopfield, setup = same_codec_references({"other": big}, window=8, train=image_set("train"),
+                                                 corrupt=CORRUPT, count=4)
+    assert list(with_hopfield) == ["codec_nn[other]", "hopfield_codec[other]"]
+    assert setup["hopfield_codec[other]"]["beta"] == with_hopfield["hopfield_codec[other]"].beta

@@ -8,6 +8,10 @@ most, then paste that square of the stored image into the query and keep the res
   basis and mean are fitted on the training split and, like any static weight, not counted).
 - ``CodecMemory`` keeps the code of any codec (``encode``/``decode``): given an EBMM's own codec it
   is the trivial memory *equally equipped* with that EBMM — the reference its score must beat.
+- ``CodecHopfieldMemory`` keeps the same codes and reads them as a modern Hopfield network in code
+  space (Ramsauer et al. 2020): the query's code attends to the stored codes, ξ ← Zᵀ softmax(β Z ξ),
+  and the square where the decoded ξ and the query disagree most is pasted. It is the modern Hopfield
+  baseline equipped with an EBMM's own codec, β chosen on train-split episodes (``choose_codec_beta``).
 - ``VerbatimMemory`` keeps the images themselves at their own precision (1 bit per binary pixel,
   8 bits per colour value): it shows what a memory size in floats means when a float can hold
   32 bits. Its ``memory_floats`` is the bit count divided by 32.
@@ -15,12 +19,15 @@ most, then paste that square of the stored image into the query and keep the res
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
+from ebmm.baselines.modern_hopfield import check_beta
 from ebmm.energy.image_codecs import LinearCodec
 from ebmm.protocol import Retrieval, check_batch_matches, check_patterns
 
@@ -45,22 +52,33 @@ def select_and_paste(queries: torch.Tensor, stored: torch.Tensor, window: int) -
     For each query: the stored image with the least squared error outside its worst square, then
     that square of the chosen image pasted into the query.
     """
-    height, width = queries.shape[-2:]
-    if not 1 <= window <= min(height, width):
-        raise ValueError(f"window must be in [1, {min(height, width)}], got {window}")
+    _check_window(queries, window)
     reads = []
     for query, candidates in zip(queries, stored, strict=True):  # one episode at a time bounds memory
         errors = (query.unsqueeze(1) - candidates.unsqueeze(0)).pow(2)  # (M, K, C, H, W)
         worst, _ = worst_square(errors, window)
         outside = errors.flatten(2).sum(-1) - worst
         chosen = candidates[outside.argmin(-1)]  # (M, C, H, W)
-        _, corner = worst_square((query - chosen).pow(2).unsqueeze(0), window)
-        rows = torch.arange(height, device=query.device).view(1, height, 1)
-        cols = torch.arange(width, device=query.device).view(1, 1, width)
-        top, left = corner[0, :, 0].view(-1, 1, 1), corner[0, :, 1].view(-1, 1, 1)
-        inside = (rows >= top) & (rows < top + window) & (cols >= left) & (cols < left + window)
-        reads.append(torch.where(inside.unsqueeze(1), chosen, query))
+        reads.append(paste_worst_square(query, chosen, window))
     return torch.stack(reads)
+
+
+def paste_worst_square(queries: torch.Tensor, recalled: torch.Tensor, window: int) -> torch.Tensor:
+    """``queries`` ``(..., C, H, W)`` with the square where they and ``recalled`` disagree most taken from ``recalled``."""
+    _check_window(queries, window)
+    height, width = queries.shape[-2:]
+    _, corner = worst_square((queries - recalled).pow(2), window)  # (..., 2)
+    rows = torch.arange(height, device=queries.device).view(height, 1)
+    cols = torch.arange(width, device=queries.device).view(1, width)
+    top, left = corner[..., 0, None, None], corner[..., 1, None, None]
+    inside = (rows >= top) & (rows < top + window) & (cols >= left) & (cols < left + window)  # (..., H, W)
+    return torch.where(inside.unsqueeze(-3), recalled, queries)
+
+
+def _check_window(images: torch.Tensor, window: int) -> None:
+    height, width = images.shape[-2:]
+    if not 1 <= window <= min(height, width):
+        raise ValueError(f"window must be in [1, {min(height, width)}], got {window}")
 
 
 @dataclass
@@ -104,6 +122,64 @@ class CodecMemory:
 
     def memory_floats(self, state: StoredImages) -> int:
         return int(state.records[0].numel())
+
+
+class CodecHopfieldMemory(CodecMemory):
+    """The codes of ``codec`` read as a modern Hopfield network in code space (module docstring).
+
+    ``beta`` (> 0) multiplies the dot products of codes; ``steps`` (≥ 1) updates from the query's
+    code. Memory is ``N·k`` floats, as for ``CodecMemory``.
+    """
+
+    def __init__(self, codec: Any, shape: tuple[int, ...], window: int = 16, beta: float = 1.0, steps: int = 1):
+        super().__init__(codec, shape, window)
+        self.beta = check_beta(beta)
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+            raise ValueError(f"steps must be a positive int, got {steps!r}")
+        self.steps = steps
+
+    def __repr__(self) -> str:
+        return f"CodecHopfieldMemory(codec={type(self.codec).__name__}, beta={self.beta:g}, steps={self.steps})"
+
+    def read(self, queries: torch.Tensor, state: StoredImages) -> Retrieval:
+        check_patterns(queries, "queries", self.shape)
+        check_batch_matches(queries, state.batch_size)
+        with torch.no_grad():
+            codes = state.records  # (B, N, k)
+            xi = self.codec.encode(queries)  # (B, M, k)
+            for _ in range(self.steps):
+                xi = torch.softmax(self.beta * xi @ codes.transpose(1, 2), dim=-1) @ codes
+            recalled = self.codec.decode(xi).clamp(0, 1)
+        return Retrieval(paste_worst_square(queries, recalled, self.window))
+
+
+def choose_codec_beta(
+    codec: Any,
+    shape: tuple[int, ...],
+    train_patterns: torch.Tensor,
+    queries: torch.Tensor,
+    metric: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    window: int = 16,
+    betas: Sequence[float] | None = None,
+) -> tuple[float, dict[float, float]]:
+    """The β of ``CodecHopfieldMemory`` with the lowest mean ``metric`` on train-split episodes.
+
+    ``betas`` defaults to ``2^j / s`` (j = −2 … 12) with ``s`` the mean squared norm of the stored
+    codes: from a near-average of all codes to a hard nearest-code lookup. Returns the best β (the
+    smallest on ties) and the table ``{β: mean metric}``.
+    """
+    if queries.shape != train_patterns.shape:
+        raise ValueError(f"queries {tuple(queries.shape)} must match train_patterns {tuple(train_patterns.shape)}")
+    state = CodecMemory(codec, shape, window).write(train_patterns)
+    if betas is None:
+        scale = float(state.records.pow(2).sum(-1).mean().clamp_min(1e-12))
+        betas = [2.0**j / scale for j in range(-2, 13)]
+    table = {}
+    for beta in betas:
+        memory = CodecHopfieldMemory(codec, shape, window, beta)
+        table[float(beta)] = float(metric(memory.read(queries, state).patterns, train_patterns).double().mean())
+    best = min(table, key=lambda beta: (math.isnan(table[beta]), table[beta], beta))
+    return best, table
 
 
 class LinearCodecMemory(CodecMemory):

@@ -14,7 +14,13 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from ebmm.baselines.codec_nn import CodecMemory, LinearCodecMemory, VerbatimMemory
+from ebmm.baselines.codec_nn import (
+    CodecHopfieldMemory,
+    CodecMemory,
+    LinearCodecMemory,
+    VerbatimMemory,
+    choose_codec_beta,
+)
 from ebmm.baselines.hopfield import HopfieldMemory
 from ebmm.baselines.modern_hopfield import ModernHopfieldMemory, choose_beta
 from ebmm.bench.harness import benchmark_memories, command_line, device_of, git_revision
@@ -141,15 +147,39 @@ def reference_memories(
     return models, setup
 
 
-def same_codec_references(checkpoints: dict[str, EnergyMemory], window: int = 16) -> dict[str, CodecMemory]:
-    """``codec_nn[name]``: the trivial memory over checkpoint ``name``'s own static codec.
+def same_codec_references(
+    checkpoints: dict[str, EnergyMemory],
+    window: int = 16,
+    train: ImageSet | None = None,
+    corrupt: Corruption | None = None,
+    count: int = 64,
+    seed: int = 0,
+) -> tuple[dict[str, CodecMemory], dict[str, Any]]:
+    """The references over each checkpoint's own static codec, and how they were set up.
 
-    One per checkpoint whose energy has a codec (``CodecSlotEnergy``): it stores the same codes the
-    EBMM's write stores, under the same decoder, and reads by selecting and pasting, so the EBMM is
-    measured against a reference equipped exactly like it.
+    One ``codec_nn[name]`` per checkpoint whose energy has a codec (``CodecSlotEnergy``): it stores
+    the codes the encoder gives, under the same decoder, and reads by selecting and pasting. Given
+    ``train`` images and ``corrupt``, also ``hopfield_codec[name]``: a modern Hopfield network over the
+    same codes, β chosen on ``BETA_EPISODES`` train-split episodes of ``count`` images.
     """
-    return {f"codec_nn[{name}]": CodecMemory(memory.energy.codec, tuple(memory.pattern_shape), window)
-            for name, memory in checkpoints.items() if hasattr(memory.energy, "codec")}
+    models: dict[str, CodecMemory] = {}
+    setup: dict[str, Any] = {}
+    for name, memory in checkpoints.items():
+        codec = getattr(memory.energy, "codec", None)
+        if codec is None:
+            continue
+        shape = tuple(memory.pattern_shape)
+        models[f"codec_nn[{name}]"] = CodecMemory(codec, shape, window)
+        if train is not None and corrupt is not None:
+            generator = torch.Generator().manual_seed(seed + 7919)
+            patterns = sample_episodes(train.images, BETA_EPISODES, count, generator)
+            metric = METRICS["hamming" if train.binary else "squared"]
+            with torch.no_grad():
+                beta, table = choose_codec_beta(codec, shape, patterns, corrupt(patterns, generator), metric, window)
+            models[f"hopfield_codec[{name}]"] = CodecHopfieldMemory(codec, shape, window, beta)
+            setup[f"hopfield_codec[{name}]"] = {"beta": beta, "beta_table": {f"{b:.6g}": v for b, v in table.items()},
+                                               "chosen_on": f"{BETA_EPISODES} train-split episodes of {count} images"}
+    return models, setup
 
 
 def benchmark_images(

@@ -135,17 +135,17 @@ def plot_runs(
 
 def model_family(name: str) -> str:
     """The curve a row belongs to: a checkpoint name without its size suffix, ``codec_nn`` for its sizes,
-    ``codec_nn[family]`` for the references over a family's own codecs."""
+    ``codec_nn[family]`` / ``hopfield_codec[family]`` for the references over a family's own codecs."""
     if name.startswith("codec_nn ("):
         return "codec_nn"
-    same_codec = re.fullmatch(r"codec_nn\[(.+)\]", name)
+    same_codec = re.fullmatch(r"(codec_nn|hopfield_codec)\[(.+)\]", name)
     if same_codec:
-        return f"codec_nn[{model_family(same_codec.group(1))}]"
+        return f"{same_codec.group(1)}[{model_family(same_codec.group(2))}]"
     return re.sub(r"_[cd]\d+$", "", name)
 
 
 def _is_curve(name: str) -> bool:
-    return name.startswith(("codec_nn (", "codec_nn["))
+    return name.startswith(("codec_nn (", "codec_nn[", "hopfield_codec["))
 
 
 def plot_images(result: dict[str, Any], out: str | Path) -> Path:
