@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 import time
 from typing import Any
 
 import torch
 
-from ebmm.bench.harness import command_line, git_revision
+from ebmm.bench.harness import git_revision
 from ebmm.build import build_memory, load_memory, resolve_checkpoint
 from ebmm.checkpoint import load_json, save_json
 from ebmm.config import config_from_dict
@@ -98,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--rates and --momenta take comma-separated numbers: {error}")
     record = tune(args.checkpoint, args.dataset, args.data_dir, args.steps, rates, momenta, args.episodes,
                   args.patterns, args.block_size, args.seed)
-    record.update(command=command_line() if argv is None else " ".join(["experiments.tune_refine", *argv]),
+    given = sys.argv[1:] if argv is None else argv
+    record.update(command=" ".join(["python -m experiments.tune_refine", *given]),
                   revision=git_revision())
     best = record["best"]
     print(f"best: rate {best['rate']:g}, momentum {best['momentum']:g}: {best['error']:.3f} "
