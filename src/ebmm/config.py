@@ -64,7 +64,7 @@ ModelConfig = EBMMConfig | BaselineConfig  # the [model] section: a union tagged
 class TaskConfig:
     """Episodes: what is written, how many patterns, and how queries are corrupted.
 
-    ``data`` is ``"binary"`` (random strings of ``model.pattern_dim`` bits) or an image dataset of
+    ``data`` is ``"binary"`` (random strings of D bits, ``model.pattern_shape = [D]``) or an image dataset of
     ``ebmm.data`` (``omniglot``, ``cifar10``, ``mnist``, ...) read from ``data_dir`` (empty: the
     ``EBMM_DATA`` environment variable, else ``~/.cache/ebmm``); training samples the train split.
     ``patterns`` lists the memory loads N; each meta-update draws one of them at random, so a list

@@ -11,12 +11,9 @@ from __future__ import annotations
 import inspect
 import typing
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ebmm.config import BaselineConfig, EBMMConfig
-
-if TYPE_CHECKING:
-    from ebmm.config import ModelConfig
+from ebmm.config import BaselineConfig, EBMMConfig, ModelConfig
 
 _NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
 
@@ -70,8 +67,6 @@ def check_model(model: ModelConfig) -> None:
 
     if isinstance(model, BaselineConfig) and model.kind not in LEARNED:
         raise ValueError(f"model.kind must be 'ebmm' or a learned baseline, one of {sorted(LEARNED)}; got {model.kind!r}")
-    if isinstance(model, EBMMConfig) and model.kind != "ebmm":
-        raise ValueError(f"an EBMM config has model.kind = 'ebmm', got {model.kind!r}")
     if not model.pattern_shape or any(size < 1 for size in model.pattern_shape):
         raise ValueError(f"model.pattern_shape must list positive sizes ([D] or [C, H, W]), got {model.pattern_shape}")
     if isinstance(model, BaselineConfig):
