@@ -40,7 +40,7 @@ run_one() {
   extra=()
   if [ "$lr" = choose ]; then
     lr=$(python -m experiments.tuning best "results/baselines/tuning_${task}.json" "$model")
-    extra=(--set "model.memory_args.${size%%=*}=${size#*=}")
+    extra=(--set "model.args.${size%%=*}=${size#*=}")
   fi
   out="$runs/tuning/${task}_${model}_lr${lr}${size:+_${size}}"
   [ -f "$out/latest.json" ] && return 0

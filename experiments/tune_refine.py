@@ -36,8 +36,9 @@ def with_refinement(checkpoint: str, steps: int, rate: float, momentum: float) -
     """The checkpoint's memory with ``steps`` refine steps at ``rate`` (energy term) and ``momentum``."""
     base, _ = load_memory(checkpoint)
     config = config_from_dict(load_json(CheckpointFolder(resolve_checkpoint(checkpoint)).config))
-    rates = [rate, *config.model.write_rate_init[1:]]
-    model = dataclasses.replace(config.model, refine_steps=steps, refine_rate_init=rates,
+    model = config.ebmm_model("refine-step tuning")
+    rates = [rate, *model.write_rate_init[1:]]
+    model = dataclasses.replace(model, refine_steps=steps, refine_rate_init=rates,
                                 refine_momentum_init=momentum)
     memory = build_memory(model)
     assert isinstance(memory, EnergyMemory) and isinstance(base, EnergyMemory)

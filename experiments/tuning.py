@@ -21,6 +21,7 @@ from typing import Any
 
 from ebmm.bench.harness import command_line, git_revision
 from ebmm.checkpoint import load_json, save_json
+from ebmm.config_legacy import upgrade_model_table
 from ebmm.run_folder import RunFolder
 from ebmm.train import read_metrics
 
@@ -36,9 +37,9 @@ def run_record(run_dir: str | Path) -> dict[str, Any]:
     train_keys = [k for k in last if k.startswith("train_") and "@" in k]
     keys = train_keys or [k for k in last if k.split("@")[0] in ("hamming", "squared")]
     score = sum(float(last[k]) for k in keys) / len(keys)
-    model = config["model"]
+    model = upgrade_model_table(config["model"])  # a run folder's config.json, old spelling or new
     return {
-        "run": run_dir.name, "memory": model["memory"], "memory_args": model["memory_args"],
+        "run": run_dir.name, "memory": model.get("kind", "ebmm"), "memory_args": model.get("args", {}),
         "lr": config["train"]["lr"], "steps": last["step"], "meta_batch": config["train"]["meta_batch"],
         "score": score, "scored_on": sorted(keys), "last_eval": last,
     }
@@ -75,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     best.add_argument("json")
     best.add_argument("model")
     best.add_argument("--memory-args", action="store_true",
-                      help="print the chosen model.memory_args as a TOML inline table instead")
+                      help="print the chosen model.args (recorded as memory_args) as a TOML inline table instead")
     args = parser.parse_args(argv)
     if args.command == "summarise":
         result = summarise(args.runs)

@@ -74,6 +74,7 @@ from typing import Any
 
 import torch
 
+from ebmm.config import EBMMConfig, ModelConfig
 from ebmm.memory import WRITE_TERMS, EnergyMemory, MemoryState
 from ebmm.run_folder import CheckpointFolder
 
@@ -458,15 +459,16 @@ def benchmark_writing(
 
 
 # ---------------------------------------------------------------------------- checkpoint entry point
-def fresh_writable_weights(model_config: Any, seed: int, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
+def fresh_writable_weights(model_config: ModelConfig, seed: int, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
     """The writable weights of the same energy built anew from ``model_config`` with ``seed``."""
     from ebmm.build import build_memory
 
+    if not isinstance(model_config, EBMMConfig):
+        raise ValueError(f"fast-writing weights need an EBMM model, got model.kind = {model_config.kind!r}")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         fresh = build_memory(model_config)
-    if not isinstance(fresh, EnergyMemory):
-        raise ValueError(f"fast-writing weights need an EBMM model, got model.memory = {model_config.memory!r}")
+    assert isinstance(fresh, EnergyMemory)  # an EBMMConfig builds one
     return {name: value.detach().to(device) for name, value in fresh.initial_fast_weights().items()}
 
 
@@ -537,7 +539,7 @@ def run_write_benchmark(
     target_device = torch.device(device)
     memory, config = load_memory(checkpoint, device=target_device)
     if not isinstance(memory, EnergyMemory):
-        raise ValueError(f"the writing benchmark needs an EBMM checkpoint; {checkpoint} holds {config.model.memory!r}")
+        raise ValueError(f"the writing benchmark needs an EBMM checkpoint; {checkpoint} holds {config.model.kind!r}")
     memory.eval()
     task = build_task(config)
     generator = torch.Generator().manual_seed(seed)
@@ -566,7 +568,7 @@ def run_write_benchmark(
             "dense_steps": dense_steps, "write_repeats": write_repeats, "init_seed": init_seed,
             "target": "EBMM's error" if target is None else float(target),
             "data": config.task.data, "corruption": corruption, "metric": task.metric_name,
-            "energy": config.model.energy, "write_steps": memory.write_steps, "read_steps": memory.read_steps,
+            "energy": config.ebmm_model("the writing benchmark").energy, "write_steps": memory.write_steps, "read_steps": memory.read_steps,
             "write_terms": list(memory.write_terms), "write_reduction": memory.write_reduction,
             "memory_floats": memory.memory_floats(),
         },

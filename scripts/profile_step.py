@@ -31,9 +31,10 @@ def main() -> None:
     args = parser.parse_args()
 
     config = load_config(args.config, args.overrides)
+    model = config.ebmm_model("the profile")
     device = torch.device(args.device)
     torch.manual_seed(config.train.seed)
-    memory = build_memory(config.model).to(device)
+    memory = build_memory(model).to(device)
     optimizer = torch.optim.AdamW(memory.parameters(), lr=config.train.lr)
     patterns, queries = synthetic_batch(config, device)
     step = training_step(memory, optimizer, config, patterns, queries, config.train.grad_mode)
@@ -46,7 +47,7 @@ def main() -> None:
                 step()
     sort = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
     print(f"{config.name}: B={patterns.shape[0]}, N={patterns.shape[1]}, shape={tuple(patterns.shape[2:])}, "
-          f"T={config.model.write_steps}, K={config.model.read_steps}, grad_mode={config.train.grad_mode}, "
+          f"T={model.write_steps}, K={model.read_steps}, grad_mode={config.train.grad_mode}, "
           f"{torch.get_num_threads()} torch threads, {args.steps} profiled steps")
     print(prof.key_averages().table(sort_by=sort, row_limit=args.top))
     if args.trace:

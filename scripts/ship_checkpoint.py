@@ -36,14 +36,14 @@ def main(run: str, target: str, command: str) -> None:
     shutil.copy2(Path(run) / "metrics.jsonl", out / "metrics.jsonl")
     config = json.loads((folder / "config.json").read_text())
     state = json.loads((folder / "state.json").read_text())
-    memory, _ = load_memory(out)
+    memory, loaded = load_memory(out)
     evals = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines() if '"eval"' in line]
     last = {k: round(v, 2) for k, v in evals[-1].items() if "@" in k} if evals else {}
     model, task, train = config["model"], config["task"], config["train"]
     text = f"""# {out.as_posix()} — {config['name']}
 
 - Model: `{model['energy']}` energy, arguments `{json.dumps(model['energy_args'])}`, patterns of shape
-  {model['pattern_shape'] or [model['pattern_dim']]}; writable weights: {memory.memory_floats():,} floats
+  {loaded.model.pattern_shape}; writable weights: {memory.memory_floats():,} floats
   ({', '.join(memory.writable)}); T = {model['write_steps']} write steps ({', '.join(model['write_terms'])}),
   K = {model['read_steps']} read steps.
 - Task: `{task['data']}` train split, N drawn from {task['patterns']} per update, corruption

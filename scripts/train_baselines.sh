@@ -46,7 +46,7 @@ train_one() {
   extra=()
   if [ "$model" = lstm ]; then lr=1e-3; else
     lr=${lr_override:-$(python -m experiments.tuning best "results/baselines/tuning_${task}.json" "$model")}
-    extra=(--set "model.memory_args=$(python -m experiments.tuning best "results/baselines/tuning_${task}.json" "$model" --memory-args)")
+    extra=(--set "model.args=$(python -m experiments.tuning best "results/baselines/tuning_${task}.json" "$model" --memory-args)")
   fi
   extra+=(--set train.lr="$lr")
   if [ "$task" = binary ]; then
@@ -54,7 +54,7 @@ train_one() {
     [ "$model" = lstm ] && extra+=(--set train.steps="$lstm_steps" --set train.meta_batch=8 --set train.eval_every="$lstm_steps")
   else
     out="$runs/${task}_${model}_${budget}"
-    extra+=(--set model.memory_args.budget="$budget")
+    extra+=(--set model.args.budget="$budget")
   fi
   resume=()
   [ -f "$out/latest.json" ] && resume=(--resume)

@@ -11,13 +11,13 @@ import torch
 from ebmm import build
 from ebmm.build import build_memory, check_device, load_memory, resolve_checkpoint, shipped_checkpoint
 from ebmm.checkpoint import load_json, load_tensors, save_json
-from ebmm.config import ModelConfig, load_config
+from ebmm.config import EBMMConfig, load_config
 from ebmm.energy import AutoencoderEnergy, GatedRNNEnergy
 from ebmm.memory import EnergyMemory
 from ebmm.train import train
 
 TINY = [
-    "model.pattern_dim=16", "model.energy_args={hidden=4}", "task.patterns=[4]", "task.corrupt_bits=4",
+    "model.pattern_shape=[16]", "model.energy_args={hidden=4}", "task.patterns=[4]", "task.corrupt_bits=4",
     "train.steps=2", "train.meta_batch=2", "train.log_every=1", "train.eval_every=2",
     "train.checkpoint_every=2", "train.eval_patterns=[4]", "train.eval_episodes=2",
 ]
@@ -31,7 +31,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_build_memory_follows_the_model_config() -> None:
-    model = ModelConfig(energy="autoencoder", energy_args={"hidden": 4}, pattern_dim=16, write_steps=2,
+    model = EBMMConfig(energy="autoencoder", energy_args={"hidden": 4}, pattern_shape=[16], write_steps=2,
                         read_steps=4, write_terms=["energy", "prior"], write_rate_init=[0.1, 0.2, 0.3],
                         read_step_init=0.25)
     memory = build_memory(model)
@@ -48,7 +48,7 @@ def test_build_memory_follows_the_model_config() -> None:
 
 
 def test_build_memory_gated_rnn() -> None:
-    model = ModelConfig(energy="gated_rnn", energy_args={"hidden": 16, "memory_width": 4, "hops": 1}, pattern_dim=8)
+    model = EBMMConfig(energy="gated_rnn", energy_args={"hidden": 16, "memory_width": 4, "hops": 1}, pattern_shape=[8])
     memory = build_memory(model)
     assert isinstance(memory.energy, GatedRNNEnergy)
     assert memory.memory_floats() == 8 * 4 + 4
@@ -56,9 +56,9 @@ def test_build_memory_gated_rnn() -> None:
 
 def test_build_memory_bad_energy_raises() -> None:
     with pytest.raises(ValueError, match="unknown energy"):
-        build_memory(ModelConfig(energy="nope"))
+        build_memory(EBMMConfig(energy="nope"))
     with pytest.raises(ValueError, match="hidden"):
-        build_memory(ModelConfig(energy_args={"hidden": 0}, pattern_dim=8))
+        build_memory(EBMMConfig(energy_args={"hidden": 0}, pattern_shape=[8]))
 
 
 def test_load_memory_roundtrip(run: Path) -> None:

@@ -29,7 +29,7 @@ def sets(*overrides: str) -> list[str]:
 def run16(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny run on 16-bit strings (AutoencoderEnergy dim 16, hidden 4)."""
     out = tmp_path_factory.mktemp("cli") / "run16"
-    code = main(["train", "--config", CONFIG, *sets(*TINY, "model.pattern_dim=16", "task.corrupt_bits=4"),
+    code = main(["train", "--config", CONFIG, *sets(*TINY, "model.pattern_shape=[16]", "task.corrupt_bits=4"),
                  "--out", str(out), "--quiet"])
     assert code == 0
     return out
@@ -46,7 +46,7 @@ def run128(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_train_writes_a_run(run16: Path) -> None:
     config = load_json(run16 / "config.json")
-    assert config["model"]["pattern_dim"] == 16 and config["model"]["energy_args"] == {"hidden": 4}
+    assert config["model"]["kind"] == "ebmm" and config["model"]["pattern_shape"] == [16] and config["model"]["energy_args"] == {"hidden": 4}
     assert config["name"] == "binary_autoencoder" and config["train"]["device"] == "cpu"
     assert load_json(run16 / "latest.json")["step"] == 2
     assert (run16 / "checkpoint-00000002" / "model.safetensors").is_file()
@@ -56,7 +56,7 @@ def test_train_writes_a_run(run16: Path) -> None:
 
 def test_train_prints_a_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "run"
-    args = ["train", "--config", CONFIG, *sets(*TINY, "model.pattern_dim=16", "task.corrupt_bits=4"),
+    args = ["train", "--config", CONFIG, *sets(*TINY, "model.pattern_shape=[16]", "task.corrupt_bits=4"),
             "--out", str(out), "--quiet"]
     assert main([*args, "--max-steps", "1"]) == 0
     assert "trained to step 1" in capsys.readouterr().out
@@ -66,7 +66,7 @@ def test_train_prints_a_summary(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 
 def test_train_into_an_existing_run_exits_2(run16: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["train", "--config", CONFIG, *sets(*TINY, "model.pattern_dim=16", "task.corrupt_bits=4"),
+    code = main(["train", "--config", CONFIG, *sets(*TINY, "model.pattern_shape=[16]", "task.corrupt_bits=4"),
                  "--out", str(run16), "--quiet"])
     assert code == 2
     err = capsys.readouterr().err
@@ -124,8 +124,8 @@ def test_bench_binary_with_a_learned_baseline(tmp_path: Path, capsys: pytest.Cap
     config = str(REPO / "configs" / "baselines" / "binary_memory_networks.toml")
     run = tmp_path / "memnet"
     learned_tiny = [o for o in TINY if not o.startswith("model.energy_args")]  # refused beside a learned baseline
-    assert main(["train", "--config", config, *sets(*learned_tiny, "model.pattern_dim=16", "task.corrupt_bits=4",
-                                                     "model.memory_args={budget=32, code=16}"),
+    assert main(["train", "--config", config, *sets(*learned_tiny, "model.pattern_shape=[16]", "task.corrupt_bits=4",
+                                                     "model.args={budget=32, code=16}"),
                  "--out", str(run), "--quiet"]) == 0
     results = tmp_path / "bench.json"
     assert main(["bench", "binary", "--models", "oracle", "--learned", f"memory_networks={run}", "--patterns", "4",

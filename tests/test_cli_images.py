@@ -186,8 +186,8 @@ LEARNED_CONFIG = """
 name = "tiny_{memory}"
 
 [model]
-memory = "{memory}"
-memory_args = {{ budget = {budget}, code = 16, likelihood = "gaussian", codec = {{ channels = [4], bottleneck_mid = 8, bottleneck_out = 8 }} }}
+kind = "{memory}"
+args = {{ budget = {budget}, code = 16, likelihood = "gaussian", codec = {{ channels = [4], bottleneck_mid = 8, bottleneck_out = 8 }} }}
 pattern_shape = [1, 32, 32]
 
 [task]

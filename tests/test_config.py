@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -10,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ebmm.config import (
+    BaselineConfig,
     Config,
-    ModelConfig,
+    EBMMConfig,
     TaskConfig,
     TrainConfig,
     config_from_dict,
@@ -23,6 +25,7 @@ from ebmm.config import (
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((REPO / "configs").rglob("*.toml"))  # configs/baselines/ too
 CHECKPOINT_CONFIGS = sorted((REPO / "checkpoints").glob("*/config.json"))
+RUN_CONFIGS = sorted((REPO / "results").rglob("config.json"))  # run folders kept with the results
 
 FAST = settings(max_examples=25, deadline=None)
 
@@ -36,7 +39,7 @@ def write(tmp_path: Path, text: str, name: str = "c.toml") -> Path:
 def test_defaults_without_a_file() -> None:
     config = load_config()
     assert config == Config()
-    assert config.model == ModelConfig()
+    assert config.model == EBMMConfig() and config.model.kind == "ebmm" and config.model.pattern_shape == [128]
     assert config.task.patterns == [32]
     assert config.train.grad_mode == "second_order"
     assert config.to_dict()["train"]["lr"] == pytest.approx(5e-5)
@@ -48,7 +51,7 @@ name = "tiny"
 [model]
 energy = "gated_rnn"
 energy_args = { hidden = 32, memory_width = 8 }
-pattern_dim = 16
+pattern_shape = [16]
 [task]
 patterns = [4, 8]
 corrupt_bits = 3
@@ -60,12 +63,12 @@ steps = 7
     assert config.name == "tiny"
     assert config.model.energy == "gated_rnn"
     assert config.model.energy_args == {"hidden": 32, "memory_width": 8}
-    assert config.model.pattern_dim == 16
+    assert config.model.pattern_shape == [16]
     assert config.task.patterns == [4, 8]
     assert config.task.corrupt_bits == 3
     assert config.train.steps == 7
     assert config.train.lr == 1.0 and isinstance(config.train.lr, float)  # int accepted where a float is due
-    assert config.model.write_steps == ModelConfig().write_steps
+    assert config.model.write_steps == EBMMConfig().write_steps
     assert config.train.meta_batch == TrainConfig().meta_batch
 
 
@@ -76,16 +79,20 @@ def test_every_shipped_config_loads(path: Path) -> None:
     assert config.train.steps >= 1
 
 
-@pytest.mark.parametrize("path", CHECKPOINT_CONFIGS, ids=[p.parent.name for p in CHECKPOINT_CONFIGS])
+@pytest.mark.parametrize("path", CHECKPOINT_CONFIGS + RUN_CONFIGS,
+                         ids=[str(p.parent.relative_to(REPO)) for p in CHECKPOINT_CONFIGS + RUN_CONFIGS])
 def test_every_shipped_checkpoint_config_loads_and_roundtrips(path: Path) -> None:
-    config = config_from_dict(json.loads(path.read_text()))
-    assert config_from_dict(config.to_dict()) == config
+    config = config_from_dict(json.loads(path.read_text()))  # most are saved in the old spelling
+    saved = config.to_dict()
+    assert config_from_dict(saved) == config
+    assert saved["model"]["kind"] == config.model.kind and not {"memory", "memory_args", "pattern_dim"} & set(saved["model"])
 
 
 def test_there_are_shipped_configs() -> None:
     assert CONFIGS, "configs/*.toml is empty"
     assert any(p.parent.name == "baselines" for p in CONFIGS), "configs/baselines/ is not collected"
     assert CHECKPOINT_CONFIGS, "checkpoints/*/config.json is empty"
+    assert RUN_CONFIGS, "results/**/config.json is empty"
 
 
 @pytest.mark.parametrize(
@@ -258,14 +265,111 @@ def test_unknown_dataset_and_binary_with_image_shape_are_rejected() -> None:
         config_from_dict({"model": {"pattern_shape": [1, 32, 32]}})
 
 
-def test_vector_pattern_shape_defaults_to_pattern_dim() -> None:
-    assert pattern_shape(config_from_dict({"model": {"pattern_dim": 64}}).model) == (64,)
-
-
 @pytest.mark.parametrize("override", ['train.grad_mode="first_order"', "train.checkpointing=true",
                                       "train.first_order_steps=10"])
 def test_learned_baselines_refuse_ebmm_gradient_options(override: str) -> None:
-    base = ['model.memory="memory_networks"', "model.memory_args={budget=8256}"]
+    base = ['model.kind="memory_networks"', "model.args={budget=8256}"]
     load_config(None, base)  # the defaults are fine
     with pytest.raises(ValueError, match="no write steps to differentiate"):
         load_config(None, [*base, override])
+
+
+# ---------------------------------------------------------------- [model]: a union tagged by kind
+def test_the_kind_picks_the_model_dataclass() -> None:
+    assert isinstance(load_config().model, EBMMConfig)  # no kind: an EBMM
+    assert isinstance(load_config(None, ['model.kind="ebmm"']).model, EBMMConfig)
+    model = load_config(None, ['model.kind="mann"', "model.args={budget=64, code=8}", "model.pattern_shape=[16]",
+                               "task.corrupt_bits=4"]).model
+    assert model == BaselineConfig(kind="mann", pattern_shape=[16], args={"budget": 64, "code": 8})
+
+
+def test_an_unknown_kind_names_the_options() -> None:
+    with pytest.raises(ValueError, match=r"model.kind must be 'ebmm' or a learned baseline, one of \[.*'mann'.*\]; got 'dnc'"):
+        load_config(None, ['model.kind="dnc"'])
+    with pytest.raises(ValueError, match="model.kind must be"):
+        config_from_dict({"model": {"kind": 3}})
+
+
+def test_to_dict_writes_the_tag_and_only_the_kinds_keys() -> None:
+    ebmm = load_config().to_dict()["model"]
+    assert next(iter(ebmm)) == "kind" and ebmm["kind"] == "ebmm" and "args" not in ebmm
+    baseline = load_config(None, ['model.kind="lstm"', "model.args={budget=8256}"]).to_dict()["model"]
+    assert baseline == {"kind": "lstm", "pattern_shape": [128], "args": {"budget": 8256}}
+
+
+def test_a_toml_file_in_the_new_spelling(tmp_path: Path) -> None:
+    path = write(tmp_path, '[model]\nkind = "kanerva"\nargs = { budget = 64 }\npattern_shape = [32]\n'
+                           "[task]\ncorrupt_bits = 8\n")
+    assert load_config(path).model == BaselineConfig(kind="kanerva", pattern_shape=[32], args={"budget": 64})
+
+
+# ---------------------------------------------------------------- old spellings (ebmm.config_legacy)
+def test_old_spellings_load_as_the_new_ones() -> None:
+    old = config_from_dict({"model": {"memory": "mann", "memory_args": {"budget": 64}, "pattern_dim": 16},
+                            "task": {"corrupt_bits": 4}})
+    assert old.model == BaselineConfig(kind="mann", pattern_shape=[16], args={"budget": 64})
+    assert config_from_dict({"model": {"pattern_dim": 64}}).model == EBMMConfig(pattern_shape=[64])
+    assert pattern_shape(config_from_dict({"model": {"pattern_dim": 64}}).model) == (64,)
+
+
+def test_an_old_toml_file_loads_as_its_new_spelling(tmp_path: Path) -> None:
+    old = write(tmp_path, '[model]\nmemory = "mann"\nmemory_args = { budget = 64 }\npattern_dim = 16\n'
+                          "[task]\ncorrupt_bits = 4\n", "old.toml")
+    new = write(tmp_path, '[model]\nkind = "mann"\nargs = { budget = 64 }\npattern_shape = [16]\n'
+                          "[task]\ncorrupt_bits = 4\n", "new.toml")
+    assert load_config(old) == load_config(new)
+
+
+def test_old_saved_configs_carry_every_field_and_load() -> None:
+    """Configs saved before the union held every field: EBMM defaults beside a baseline, an empty
+    memory_args beside an EBMM, and the default pattern_dim beside an image's pattern_shape."""
+    ebmm_defaults = {key: value for key, value in dataclasses.asdict(EBMMConfig()).items()
+                     if key not in ("kind", "pattern_shape")}
+    baseline = {"memory": "kanerva", "memory_args": {"budget": 64}, "pattern_dim": 128, "pattern_shape": [],
+                **ebmm_defaults}
+    assert config_from_dict({"model": baseline}).model == BaselineConfig(kind="kanerva", args={"budget": 64})
+    images = {"memory": "ebmm", "memory_args": {}, "energy": "conv", "pattern_dim": 128, "pattern_shape": [3, 32, 32]}
+    model = config_from_dict({"model": images, "task": {"data": "cifar10", "corruption": "block_noise",
+                                                        "corruption_args": {"size": 8}}}).model
+    assert model == EBMMConfig(energy="conv", pattern_shape=[3, 32, 32])
+
+
+def test_an_ebmm_option_set_in_an_old_baseline_config_is_still_refused() -> None:
+    with pytest.raises(ValueError, match=r"unknown config key model.write_steps for kind 'mann'"):
+        config_from_dict({"model": {"memory": "mann", "memory_args": {"budget": 64}, "write_steps": 2}})
+    with pytest.raises(ValueError, match=r"unknown config key model.args for kind 'ebmm'.*energy_args"):
+        config_from_dict({"model": {"memory": "ebmm", "memory_args": {"code": 8}}})
+
+
+@pytest.mark.parametrize("model, match", [
+    ({"memory": "mann", "kind": "lstm"}, r"model.memory = 'mann' \(the old spelling of model.kind\) contradicts model.kind = 'lstm'"),
+    ({"kind": "mann", "memory_args": {"budget": 64}, "args": {"budget": 32}}, r"model.memory_args = .* contradicts model.args"),
+    ({"pattern_dim": 16, "pattern_shape": [32]}, r"model.pattern_dim = 16 .* contradicts model.pattern_shape = \[32\]"),
+    ({"pattern_dim": 128, "pattern_shape": [32]}, r"model.pattern_dim = 128 .* contradicts model.pattern_shape = \[32\]"),
+    ({"energy": "conv", "pattern_dim": 100, "pattern_shape": [3, 32, 32]}, r"model.pattern_dim = 100 .* \(3072 values\)"),
+    ({"pattern_dim": "16"}, r"model.pattern_dim .* must be an integer"),
+])
+def test_an_old_spelling_that_contradicts_the_new_one_raises(model: dict[str, object], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        config_from_dict({"model": model})
+
+
+def test_agreeing_old_and_new_spellings_load() -> None:
+    assert config_from_dict({"model": {"pattern_dim": 64, "pattern_shape": [64]}}).model.pattern_shape == [64]
+    both = {"memory": "mann", "kind": "mann", "memory_args": {"budget": 64}, "args": {"budget": 64}}
+    assert config_from_dict({"model": both}).model == BaselineConfig(kind="mann", args={"budget": 64})
+    images = {"energy": "conv", "pattern_dim": 3072, "pattern_shape": [3, 32, 32]}
+    task = {"data": "cifar10", "corruption": "block_noise", "corruption_args": {"size": 8}}
+    assert config_from_dict({"model": images, "task": task}).model.pattern_shape == [3, 32, 32]
+
+
+def test_old_spelling_overrides_set_the_new_keys(tmp_path: Path) -> None:
+    """An override in the old spelling replaces the file's value, whichever spelling the file uses."""
+    new = write(tmp_path, '[model]\nkind = "ebmm"\npattern_shape = [128]\n', "new.toml")
+    assert load_config(new, ["model.pattern_dim=16", "task.corrupt_bits=4"]).model.pattern_shape == [16]
+    old = write(tmp_path, "[model]\npattern_dim = 128\n", "old.toml")
+    assert load_config(old, ["model.pattern_shape=[16]", "task.corrupt_bits=4"]).model.pattern_shape == [16]
+    model = load_config(None, ['model.memory="mann"', "model.memory_args={budget=64}", "model.memory_args.code=8"]).model
+    assert model == BaselineConfig(kind="mann", args={"budget": 64, "code": 8})
+    with pytest.raises(ValueError, match=r"model.pattern_dim .* must be an integer, got 'x'"):
+        load_config(None, ["model.pattern_dim=x"])

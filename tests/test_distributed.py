@@ -24,7 +24,7 @@ pytestmark = pytest.mark.skipif(
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "configs" / "binary_sign_slots.toml"
 TINY = [
-    "model.pattern_dim=16",
+    "model.pattern_shape=[16]",
     "model.energy_args={slots=8, levels=0}",
     "model.write_steps=2",
     "model.read_steps=3",

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from ebmm.baselines import LEARNED
-from ebmm.config import Config, ModelConfig, load_config, validate
+from ebmm.config import BaselineConfig, Config, EBMMConfig, config_from_dict, load_config, validate
 from ebmm.energy import ENERGIES, ConvEnergy
 from ebmm.energy.conv import imagenet64_energy
-from ebmm.model_checks import accepted_keywords
+from ebmm.model_checks import accepted_keywords, check_model
 
-LEARNED_BASE = ['model.memory="mann"', "model.memory_args={budget=64, code=8}"]
+LEARNED_BASE = ['model.kind="mann"', "model.args={budget=64, code=8}"]
 IMAGES = ['task.data="cifar10"', 'task.corruption="block_noise"', "task.corruption_args={size=8}",
           "model.pattern_shape=[3, 32, 32]"]
 
@@ -40,9 +40,9 @@ def test_a_misspelt_energy_argument_is_named_with_the_accepted_ones() -> None:
 
 
 def test_a_misspelt_memory_argument_is_named_with_the_accepted_ones() -> None:
-    with pytest.raises(ValueError, match=r"model.memory_args.slot: not an argument of the learned baseline 'mann'.*"
+    with pytest.raises(ValueError, match=r"model.args.slot: not an argument of the learned baseline 'mann'.*"
                                          r"budget, code, codec, controller"):
-        load_config(None, [*LEARNED_BASE[:1], "model.memory_args={budget=64, slot=3}"])
+        load_config(None, [*LEARNED_BASE[:1], "model.args={budget=64, slot=3}"])
 
 
 def test_nested_tables_and_forwarded_arguments_pass() -> None:
@@ -50,13 +50,13 @@ def test_nested_tables_and_forwarded_arguments_pass() -> None:
                                 "model.energy_args={slots=4, code=8, codec=\"conv\", codec_args={width=32}}"])
     assert config.model.energy_args["codec_args"] == {"width": 32}
     load_config(None, [*IMAGES, 'model.energy="conv_imagenet64"', "model.energy_args={memory_width=2, hops=2}"])
-    load_config(None, ['model.memory="kanerva"', "model.memory_args={budget=64, codec={hidden=8}}"])
+    load_config(None, ['model.kind="kanerva"', "model.args={budget=64, codec={hidden=8}}"])
 
 
 def test_the_pattern_size_comes_from_the_config_not_the_arguments() -> None:
-    with pytest.raises(ValueError, match=r"model.energy_args.dim: the pattern size comes from model.pattern_dim"):
+    with pytest.raises(ValueError, match=r"model.energy_args.dim: the pattern size comes from model.pattern_shape"):
         load_config(None, ["model.energy_args={dim=3}"])
-    with pytest.raises(ValueError, match=r"'conv' takes images .* but the config gives model.pattern_dim"):
+    with pytest.raises(ValueError, match=r"'conv' takes images .* but the config gives model.pattern_shape = \[128\]"):
         load_config(None, ['model.energy="conv"'])
     with pytest.raises(ValueError, match=r"'autoencoder' takes vector patterns"):
         load_config(None, IMAGES)
@@ -69,28 +69,35 @@ def test_the_pattern_size_comes_from_the_config_not_the_arguments() -> None:
     ('model.write_terms=["energy"]', "model.write_terms"),
     ("model.read_step_init=0.5", "model.read_step_init"),
 ])
-def test_a_learned_baseline_refuses_ebmm_fields_it_would_ignore(override: str, field: str) -> None:
+def test_a_learned_baseline_has_no_ebmm_fields(override: str, field: str) -> None:
     load_config(None, LEARNED_BASE)
-    with pytest.raises(ValueError, match=f"{field}: EBMM options, but model.memory = 'mann' is a learned baseline"):
+    with pytest.raises(ValueError, match=rf"unknown config key {field} for kind 'mann'; known keys: "
+                                         r"\['args', 'kind', 'pattern_shape'\] \(.* is an EBMM option"):
         load_config(None, [*LEARNED_BASE, override])
 
 
-def test_ebmm_refuses_learned_memory_arguments() -> None:
-    with pytest.raises(ValueError, match="model.memory_args .* model.memory = 'ebmm' would ignore them"):
-        load_config(None, ["model.memory_args={code=8}"])
+def test_an_ebmm_has_no_baseline_args() -> None:
+    with pytest.raises(ValueError, match=r"unknown config key model.args for kind 'ebmm'; known keys: \[.*'energy_args'"):
+        load_config(None, ["model.args={code=8}"])
 
 
-def test_pattern_dim_must_agree_with_pattern_shape() -> None:
-    with pytest.raises(ValueError, match=r"model.pattern_dim = 100 contradicts model.pattern_shape = \[3, 32, 32\]"):
-        load_config(None, [*IMAGES, 'model.energy="conv"', "model.pattern_dim=100"])
-    config = load_config(None, [*IMAGES, 'model.energy="conv"', "model.pattern_dim=3072"])
-    assert config.model.pattern_dim == 3072  # agreeing, or left at its default (as saved configs carry it)
+def test_a_pattern_shape_must_list_positive_sizes() -> None:
+    with pytest.raises(ValueError, match=r"model.pattern_shape must list positive sizes"):
+        check_model(EBMMConfig(pattern_shape=[]))
+    with pytest.raises(ValueError, match=r"model.pattern_shape must list positive sizes"):
+        config_from_dict({"model": {"kind": "lstm", "pattern_shape": [0]}, "task": {"corrupt_bits": 0}})
+
+
+def test_validate_checks_a_directly_built_model() -> None:
+    with pytest.raises(ValueError, match=r"model.kind must be 'ebmm' or a learned baseline, one of"):
+        validate(Config(model=BaselineConfig(kind="dnc")))
+    validate(Config(model=BaselineConfig(kind="mann", args={"budget": 64})))
 
 
 @pytest.mark.parametrize("override, match", [
     ('model.pattern_shape=["a", 32, 32]', r"model.pattern_shape\[0\] must be an integer"),
-    ('task.data="cifar10"\0model.energy="conv"\0model.pattern_shape=[3, 0, 32]', "must be positive"),
-    ("model.pattern_dim=0\0task.corrupt_bits=0", "must be positive"),
+    ('task.data="cifar10"\0model.energy="conv"\0model.pattern_shape=[3, 0, 32]', "must list positive sizes"),
+    ("model.pattern_shape=[0]\0task.corrupt_bits=0", "must list positive sizes"),
     ("model.write_rate_init=[1e-4]", "model.write_rate_init needs one positive rate per term"),
     ("model.write_rate_init=[1e-4, 0, 1e-4]", "model.write_rate_init needs one positive rate per term"),
     ('model.write_terms=["energy", "energy"]', "model.write_terms must list distinct terms"),
@@ -116,4 +123,4 @@ def test_list_elements_and_ranges_are_checked_at_load_time(override: str, match:
 def test_validate_checks_fields_that_kept_their_empty_defaults_too() -> None:
     validate(Config())
     with pytest.raises(ValueError, match=r"model.pattern_shape\[0\] must be an integer"):
-        validate(Config(model=ModelConfig(pattern_shape=["3"])))  # type: ignore[list-item]
+        validate(Config(model=EBMMConfig(pattern_shape=["3"])))  # type: ignore[list-item]

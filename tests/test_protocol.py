@@ -12,14 +12,14 @@ import torch
 
 from ebmm.baselines import BASELINES, LEARNED, build_learned
 from ebmm.build import build_memory
-from ebmm.config import ModelConfig
+from ebmm.config import EBMMConfig
 from ebmm.protocol import DEFAULT_GRADIENTS, AssociativeMemory, Retrieval, TrainableMemory
 
 DIM = 16
 
 
 def ebmm_memory() -> TrainableMemory:
-    return build_memory(ModelConfig(energy="autoencoder", energy_args={"hidden": 4}, pattern_dim=DIM,
+    return build_memory(EBMMConfig(energy="autoencoder", energy_args={"hidden": 4}, pattern_shape=[DIM],
                                     write_steps=2, read_steps=2))
 
 

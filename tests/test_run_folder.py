@@ -35,7 +35,7 @@ def test_the_trainer_writes_the_files_it_names(tmp_path: Path) -> None:
 
     config = load_config(None, ["train.steps=2", "train.checkpoint_every=2", "train.eval_every=2",
                                 "train.eval_episodes=1", "train.eval_patterns=[4]", "task.patterns=[4]",
-                                "model.pattern_dim=16", "model.energy_args={hidden=4}", "task.corrupt_bits=4"])
+                                "model.pattern_shape=[16]", "model.energy_args={hidden=4}", "task.corrupt_bits=4"])
     train(config, tmp_path / "run", quiet=True)
     run = RunFolder(tmp_path / "run")
     assert run.config.is_file() and run.metrics.is_file() and run.has_checkpoint()

@@ -81,7 +81,7 @@ def test_binary_task_shapes_values_and_determinism() -> None:
 
 def test_binary_task_from_config_and_its_evaluation_keys() -> None:
     config = load_config(REPO / "configs" / "binary_autoencoder.toml",
-                         ["model.pattern_dim=16", "model.energy_args={hidden=4}", "task.corrupt_bits=4"])
+                         ["model.pattern_shape=[16]", "model.energy_args={hidden=4}", "task.corrupt_bits=4"])
     task = build_task(config)
     assert isinstance(task, BinaryTask) and task.dim == 16
     from ebmm.build import build_memory

@@ -19,7 +19,7 @@ from ebmm.train import TrainingDiverged, evaluate_binary, read_metrics, train
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = [
-    "model.pattern_dim=16",
+    "model.pattern_shape=[16]",
     "model.energy_args={hidden=4}",
     "task.patterns=[4]",
     "task.corrupt_bits=4",
@@ -291,8 +291,8 @@ def test_checkpointing_trains_exactly_like_the_plain_graph(tmp_path: Path) -> No
 
 
 LEARNED_TINY = [
-    "model.memory_args={code=8, budget=64, codec={hidden=8}}",
-    "model.pattern_dim=16", "task.patterns=[4, 6]", "task.corrupt_bits=4", "train.steps=4", "train.meta_batch=2",
+    "model.args={code=8, budget=64, codec={hidden=8}}",
+    "model.pattern_shape=[16]", "task.patterns=[4, 6]", "task.corrupt_bits=4", "train.steps=4", "train.meta_batch=2",
     "train.log_every=2", "train.eval_every=2", "train.checkpoint_every=2", "train.eval_patterns=[4]",
     "train.eval_episodes=2", "train.lr=1e-3",
 ]
@@ -310,14 +310,14 @@ def test_the_trainer_trains_resumes_and_loads_a_learned_baseline(tmp_path: Path,
     for name, value in tensors_of(tmp_path / "whole", "model.safetensors").items():
         torch.testing.assert_close(tensors_of(tmp_path / "split", "model.safetensors")[name], value)
     loaded, saved = load_memory(tmp_path / "whole")
-    assert isinstance(loaded, LEARNED[memory]) and saved.model.memory == memory
+    assert isinstance(loaded, LEARNED[memory]) and saved.model.kind == memory
     assert whole.last_eval is not None and "hamming@4" in whole.last_eval
     assert "energy_gap@4" not in whole.last_eval  # no energy to compare
 
 
 def test_unknown_learned_memory_is_named() -> None:
-    with pytest.raises(ValueError, match="model.memory must be 'ebmm' or one of"):
-        load_config(None, ["model.memory=dnc"])
+    with pytest.raises(ValueError, match="model.kind must be 'ebmm' or a learned baseline, one of"):
+        load_config(None, ["model.kind=dnc"])
 
 
 def test_init_from_starts_a_new_run_from_a_checkpoints_parameters(tmp_path: Path) -> None:
@@ -328,7 +328,7 @@ def test_init_from_starts_a_new_run_from_a_checkpoints_parameters(tmp_path: Path
     for name, value in before.items():  # a 1e-12 step barely moves them
         torch.testing.assert_close(after[name], value, atol=1e-6, rtol=0)
     assert load_json(tmp_path / "tuned" / "config.json")["train"]["init_from"] == str(base.run_dir)
-    other = tiny_config(f"train.init_from={base.run_dir}", "model.pattern_dim=20")
+    other = tiny_config(f"train.init_from={base.run_dir}", "model.pattern_shape=[20]")
     with pytest.raises(ValueError, match="model config differs"):
         train(other, tmp_path / "other", quiet=True)
 
@@ -343,8 +343,8 @@ def test_init_from_with_other_write_rules_takes_the_energy_only(tmp_path: Path) 
             torch.testing.assert_close(after[name], value, atol=0, rtol=0)
     assert not torch.equal(after["read_step_raw"], before["read_step_raw"])  # from this run's config
     assert after["refine_rate_raw"].shape[0] == 2
-    other_energy = tiny_config(f"train.init_from={base.run_dir}", "model.refine_steps=2", "model.pattern_dim=20")
-    with pytest.raises(ValueError, match="differs from this run's in model.pattern_dim"):
+    other_energy = tiny_config(f"train.init_from={base.run_dir}", "model.refine_steps=2", "model.pattern_shape=[20]")
+    with pytest.raises(ValueError, match="differs from this run's in model.pattern_shape"):
         train(other_energy, tmp_path / "other", quiet=True)
 
 

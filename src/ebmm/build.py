@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from ebmm.checkpoint import load_json, load_tensors
-from ebmm.config import Config, ModelConfig, config_from_dict, pattern_shape
+from ebmm.config import BaselineConfig, Config, ModelConfig, config_from_dict, pattern_shape
 from ebmm.energy import build_energy
 from ebmm.memory import EnergyMemory
 from ebmm.protocol import TrainableMemory
@@ -16,13 +16,13 @@ from ebmm.run_folder import CheckpointFolder, RunFolder
 
 
 def build_memory(model: ModelConfig) -> TrainableMemory:
-    """A freshly initialised memory as ``model`` describes: an EnergyMemory, or the learned
-    baseline ``model.memory`` names (built from ``model.memory_args``)."""
+    """A freshly initialised memory as ``model`` describes: an EnergyMemory (``EBMMConfig``), or the
+    learned baseline ``model.kind`` names (``BaselineConfig``, built from ``model.args``)."""
     shape = pattern_shape(model)
-    if model.memory != "ebmm":
+    if isinstance(model, BaselineConfig):
         from ebmm.baselines import build_learned
 
-        return build_learned(model.memory, shape, **model.memory_args)
+        return build_learned(model.kind, shape, **model.args)
     size = {"shape": shape} if len(shape) > 1 else {"dim": shape[0]}
     energy = build_energy(model.energy, **size, **model.energy_args)
     return EnergyMemory(

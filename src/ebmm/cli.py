@@ -445,7 +445,7 @@ def _cmd_bench_images(args: argparse.Namespace) -> int:
     payload = results_record(args.dataset, test, corrupt, args.patterns, args.episodes, args.seed, results, info,
                              references, train_split)
     payload["learned"] = {name: {**training_record(path), "family": type(memory).__name__,
-                                 "memory": config.model.memory}
+                                 "memory": config.model.kind}
                           for name, (memory, (path, config)) in learned.items()}
     payload["seconds"] = time.perf_counter() - started
     metric = "error bits" if test.binary else "squared error"

@@ -19,23 +19,18 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class ModelConfig:
-    """The energy network and the write/read rules around it.
+class EBMMConfig:
+    """``kind = "ebmm"``: an EnergyMemory, the energy network and the write/read rules around it.
 
-    ``pattern_shape`` (e.g. ``[1, 32, 32]`` for images) overrides ``pattern_dim`` when given (a
-    ``pattern_dim`` set beside it must be its product); image energies receive it as ``shape``,
-    vector energies receive ``pattern_dim`` as ``dim``. ``memory = "ebmm"`` builds an EnergyMemory
-    from ``energy``, ``energy_args`` and the write/read fields; a learned baseline (``memory`` one
-    of ``ebmm.baselines.LEARNED``) builds from ``memory_args`` alone, and the EBMM fields must then
-    keep their defaults. Both argument tables are checked against the constructors when loaded.
+    ``pattern_shape`` is the shape of one pattern: ``[D]`` for strings of D bits, ``[C, H, W]`` for
+    images; a vector energy receives ``D`` as ``dim``, an image energy the shape as ``shape``.
+    ``energy_args`` are checked against the energy's constructor when loaded.
     """
 
-    memory: str = "ebmm"
-    memory_args: dict[str, Any] = field(default_factory=dict)
+    kind: str = field(default="ebmm", init=False)  # the tag: always "ebmm" here
     energy: str = "autoencoder"
     energy_args: dict[str, Any] = field(default_factory=dict)
-    pattern_dim: int = 128
-    pattern_shape: list[int] = field(default_factory=list)
+    pattern_shape: list[int] = field(default_factory=lambda: [128])
     write_steps: int = 3
     read_steps: int = 5
     write_terms: list[str] = field(default_factory=lambda: ["energy", "gradnorm", "prior"])
@@ -52,10 +47,24 @@ class ModelConfig:
 
 
 @dataclass
+class BaselineConfig:
+    """``kind`` one of ``ebmm.baselines.LEARNED`` (``"mann"``, ...): a learned baseline, built from
+    ``pattern_shape`` (as for ``EBMMConfig``) and ``args``, its constructor's keyword arguments
+    (checked against its signature when loaded; ``budget`` sizes it to a memory size)."""
+
+    kind: str
+    pattern_shape: list[int] = field(default_factory=lambda: [128])
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+ModelConfig = EBMMConfig | BaselineConfig  # the [model] section: a union tagged by ``kind``
+
+
+@dataclass
 class TaskConfig:
     """Episodes: what is written, how many patterns, and how queries are corrupted.
 
-    ``data`` is ``"binary"`` (random strings of ``model.pattern_dim`` bits) or an image dataset of
+    ``data`` is ``"binary"`` (random strings of D bits, ``model.pattern_shape = [D]``) or an image dataset of
     ``ebmm.data`` (``omniglot``, ``cifar10``, ``mnist``, ...) read from ``data_dir`` (empty: the
     ``EBMM_DATA`` environment variable, else ``~/.cache/ebmm``); training samples the train split.
     ``patterns`` lists the memory loads N; each meta-update draws one of them at random, so a list
@@ -110,13 +119,22 @@ class TrainConfig:
 class Config:
     """A whole experiment: model, task and training."""
 
-    model: ModelConfig = field(default_factory=ModelConfig)
+    model: ModelConfig = field(default_factory=EBMMConfig)
     task: TaskConfig = field(default_factory=TaskConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     name: str = "experiment"
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain data in the current spelling (``model.kind`` first), as ``config_from_dict`` reads it."""
         return dataclasses.asdict(self)
+
+    def ebmm_model(self, purpose: str) -> EBMMConfig:
+        """``self.model`` if it is an EBMM; else ``ValueError``: ``purpose`` (e.g. "the speed benchmark")
+        needs one."""
+        if not isinstance(self.model, EBMMConfig):
+            raise ValueError(f"{purpose} needs an EBMM (model.kind = 'ebmm'); model.kind = {self.model.kind!r} "
+                             "is a learned baseline")
+        return self.model
 
     def gradient_options(self, step: int | None = None) -> GradientOptions:
         """``mode``, ``truncate`` and ``checkpoint`` for the memory's ``episode_loss`` at a training step
@@ -134,7 +152,7 @@ class Config:
         }
 
 
-_SECTIONS = {"model": ModelConfig, "task": TaskConfig, "train": TrainConfig}
+_SECTIONS = ("model", "task", "train")
 
 
 def _check_type(where: str, value: Any, hint: Any) -> Any:
@@ -180,24 +198,60 @@ def _check_types(config: Config) -> None:
 
 
 def config_from_dict(data: dict[str, Any]) -> Config:
-    """Build a ``Config``; unknown sections or keys raise ``ValueError`` naming them."""
+    """Build a ``Config``; unknown sections or keys raise ``ValueError`` naming them.
+
+    ``model.kind`` picks the model dataclass (absent: ``"ebmm"``); the old spellings of the model keys
+    (``memory``, ``memory_args``, ``pattern_dim``: ``ebmm.config_legacy``) are read as the new ones.
+    """
+    from ebmm.config_legacy import upgrade_model_table
+
     config = Config()
     for key, value in data.items():
         if key == "name":
-            config.name = _check_type("name", value, "")
+            config.name = _check_type("name", value, str)
             continue
         if key not in _SECTIONS:
             raise ValueError(f"unknown config section {key!r}; expected one of {sorted(_SECTIONS)} or 'name'")
         if not isinstance(value, dict):
             raise ValueError(f"config section {key!r} must be a table")
+        if key == "model":
+            value = upgrade_model_table(value)
+            config.model = _model_config(value.get("kind", "ebmm"))
         section = getattr(config, key)
-        types = _field_types(section)
         for sub, subvalue in value.items():
-            if sub not in types:
-                raise ValueError(f"unknown config key {key}.{sub}; known keys: {sorted(types)}")
-            setattr(section, sub, _check_type(f"{key}.{sub}", subvalue, types[sub]))
+            if sub != "kind":
+                _set_field(section, key, sub, subvalue)
     validate(config)
     return config
+
+
+def _model_config(kind: Any) -> ModelConfig:
+    """The empty model dataclass that ``model.kind`` picks."""
+    from ebmm.baselines import LEARNED
+
+    if kind == "ebmm":
+        return EBMMConfig()
+    if isinstance(kind, str) and kind in LEARNED:
+        return BaselineConfig(kind=kind)
+    raise ValueError(f"model.kind must be 'ebmm' or a learned baseline, one of {sorted(LEARNED)}; got {kind!r}")
+
+
+def _set_field(section: Any, key: str, sub: str, value: Any) -> None:
+    """Set ``section.sub`` to ``value`` after checking the key and the type (``key`` names the section)."""
+    types = _field_types(section)
+    if sub not in types:
+        kind = f" for kind {section.kind!r}" if key == "model" else ""
+        raise ValueError(f"unknown config key {key}.{sub}{kind}; known keys: {sorted(types)}{_hint(section, sub)}")
+    setattr(section, sub, _check_type(f"{key}.{sub}", value, types[sub]))
+
+
+def _hint(section: Any, sub: str) -> str:
+    """Why a model key that belongs to the other kind is refused."""
+    if isinstance(section, BaselineConfig) and sub in _field_types(EBMMConfig()):
+        return f" (model.{sub} is an EBMM option; a learned baseline's options go in model.args)"
+    if isinstance(section, EBMMConfig) and sub == "args":
+        return " (model.args holds a learned baseline's options; an EBMM's architecture goes in model.energy_args)"
+    return ""
 
 
 def validate(config: Config) -> None:
@@ -218,19 +272,20 @@ def _check_train(config: Config) -> None:
     train = config.train
     if train.grad_mode not in TRAINING_GRAD_MODES:
         raise ValueError(f"train.grad_mode must be one of {TRAINING_GRAD_MODES}, got {train.grad_mode!r}")
-    steps = config.model.write_steps + config.model.refine_steps
-    if train.grad_mode == "truncated" and not 1 <= train.truncate_steps <= steps:
-        raise ValueError(
-            f"train.truncate_steps must be in [1, model.write_steps + model.refine_steps = {steps}], got {train.truncate_steps}"
-        )
-    if config.model.memory != "ebmm":
+    model = config.model
+    if isinstance(model, EBMMConfig):
+        steps = model.write_steps + model.refine_steps
+        if train.grad_mode == "truncated" and not 1 <= train.truncate_steps <= steps:
+            raise ValueError(f"train.truncate_steps must be in [1, model.write_steps + model.refine_steps = {steps}], "
+                             f"got {train.truncate_steps}")
+    else:
         inner = {"grad_mode": train.grad_mode != "second_order", "checkpointing": train.checkpointing,
                  "first_order_steps": train.first_order_steps != 0}
         if any(inner.values()):
             options = ", ".join(f"train.{key}" for key, used in inner.items() if used)
             raise ValueError(
                 f"{options} set the meta-gradient through EBMM's write steps; the learned baseline "
-                f"model.memory = {config.model.memory!r} has no write steps to differentiate: leave them at their defaults")
+                f"model.kind = {model.kind!r} has no write steps to differentiate: leave them at their defaults")
     for key in ("steps", "meta_batch", "log_every", "eval_every", "checkpoint_every", "eval_episodes"):
         if getattr(train, key) < 1:
             raise ValueError(f"train.{key} must be >= 1, got {getattr(train, key)}")
@@ -250,8 +305,9 @@ def _check_task(config: Config) -> None:
         raise ValueError(f"task.patterns must list positive pattern counts, got {task.patterns}")
     if task.corruption not in CORRUPTIONS:
         raise ValueError(f"task.corruption must be one of {sorted(CORRUPTIONS)}, got {task.corruption!r}")
-    if task.data == "binary" and model.pattern_shape:
-        raise ValueError("task.data = 'binary' draws vectors of model.pattern_dim bits; leave model.pattern_shape empty")
+    if task.data == "binary" and len(model.pattern_shape) != 1:
+        raise ValueError(f"task.data = 'binary' draws strings of D bits: model.pattern_shape must be [D], "
+                         f"got {model.pattern_shape}")
     if task.data != "binary":
         from ebmm.data.images import DATASETS
 
@@ -259,8 +315,9 @@ def _check_task(config: Config) -> None:
             raise ValueError(f"task.data must be 'binary' or one of {list(DATASETS)}, got {task.data!r}")
         if len(model.pattern_shape) != 3:
             raise ValueError(f"image data needs model.pattern_shape = [C, H, W], got {model.pattern_shape}")
-    elif not 0 <= task.corrupt_bits <= model.pattern_dim:
-        raise ValueError(f"task.corrupt_bits must be in [0, model.pattern_dim={model.pattern_dim}], got {task.corrupt_bits}")
+    elif not 0 <= task.corrupt_bits <= model.pattern_shape[0]:
+        raise ValueError(f"task.corrupt_bits must be in [0, {model.pattern_shape[0]}] (model.pattern_shape = "
+                         f"{model.pattern_shape}), got {task.corrupt_bits}")
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -277,7 +334,14 @@ def parse_override(text: str) -> tuple[list[str], Any]:
 
 
 def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -> Config:
-    """Load a TOML config (or the defaults when ``path`` is None) and apply overrides."""
+    """Load a TOML config (or the defaults when ``path`` is None) and apply overrides.
+
+    The file's ``[model]`` table is read in the current spelling before the overrides apply, and an
+    override of an old key (``model.pattern_dim=16``) sets the new one (``model.pattern_shape=[16]``),
+    so an override replaces the file's value in either spelling.
+    """
+    from ebmm.config_legacy import upgrade_model_table, upgrade_override
+
     data: dict[str, Any] = {}
     if path is not None:
         path = Path(path)
@@ -287,8 +351,10 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
             data = tomllib.loads(path.read_text())
         except tomllib.TOMLDecodeError as error:
             raise ValueError(f"config file {path} is not valid TOML: {error}") from error
+    if isinstance(data.get("model"), dict):
+        data["model"] = upgrade_model_table(data["model"])
     for text in overrides:
-        keys, value = parse_override(text)
+        keys, value = upgrade_override(*parse_override(text))
         target = data
         for key in keys[:-1]:
             target = target.setdefault(key, {})
@@ -299,5 +365,5 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
 
 
 def pattern_shape(model: ModelConfig) -> tuple[int, ...]:
-    """The shape of one pattern: ``model.pattern_shape`` if given, else ``(pattern_dim,)``."""
-    return tuple(model.pattern_shape) if model.pattern_shape else (model.pattern_dim,)
+    """The shape of one pattern, ``model.pattern_shape``, as a tuple."""
+    return tuple(model.pattern_shape)

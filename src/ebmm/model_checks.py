@@ -1,25 +1,21 @@
-"""Load-time checks of a ``[model]`` config: the arguments the memory will be built with, and
-fields that contradict each other or would be ignored.
+"""Load-time checks of a ``[model]`` config: the arguments the memory will be built with, the
+pattern shape, and the EBMM fields' ranges.
 
-``energy_args`` are checked against the energy's constructor (``ebmm.energy.ENERGIES``) and
-``memory_args`` against the learned baseline's (``ebmm.baselines.LEARNED``), found by
+``energy_args`` are checked against the energy's constructor (``ebmm.energy.ENERGIES``) and a
+baseline's ``args`` against the learned baseline's (``ebmm.baselines.LEARNED``), found by
 ``accepted_keywords``; nested tables inside them (e.g. ``codec_args``) are the constructor's to check.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
-import math
 import typing
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from ebmm.config import ModelConfig
+from ebmm.config import BaselineConfig, EBMMConfig, ModelConfig
 
 _NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-SHARED_FIELDS = ("memory", "memory_args", "pattern_dim", "pattern_shape")  # every memory reads these
 
 
 def _keywords(function: Callable[..., Any]) -> tuple[set[str], bool]:
@@ -64,83 +60,55 @@ def check_keywords(where: str, given: Mapping[str, Any], accepted: Iterable[str]
 
 
 def check_model(model: ModelConfig) -> None:
-    """Check ``model`` as it will be built: the memory's arguments, the pattern size, and the EBMM fields
-    (set only with ``memory = "ebmm"``, and in their ranges)."""
+    """Check ``model`` as it will be built: the tag, the pattern shape, and the memory's arguments (an
+    EBMM's energy and write/read fields, or a learned baseline's ``args``)."""
     from ebmm.baselines import LEARNED
     from ebmm.energy.registry import ENERGIES
 
-    if model.memory != "ebmm" and model.memory not in LEARNED:
-        raise ValueError(f"model.memory must be 'ebmm' or one of {sorted(LEARNED)}, got {model.memory!r}")
+    if isinstance(model, BaselineConfig) and model.kind not in LEARNED:
+        raise ValueError(f"model.kind must be 'ebmm' or a learned baseline, one of {sorted(LEARNED)}; got {model.kind!r}")
+    if not model.pattern_shape or any(size < 1 for size in model.pattern_shape):
+        raise ValueError(f"model.pattern_shape must list positive sizes ([D] or [C, H, W]), got {model.pattern_shape}")
+    if isinstance(model, BaselineConfig):
+        _check_baseline_args(model)
+        return
     if model.energy not in ENERGIES:
         raise ValueError(f"model.energy must be one of {sorted(ENERGIES)}, got {model.energy!r}")
-    _check_pattern_size(model)
-    if model.memory == "ebmm":
-        if model.memory_args:
-            raise ValueError(f"model.memory_args = {model.memory_args} sets options of a learned baseline, but "
-                             "model.memory = 'ebmm' would ignore them; an EBMM's architecture goes in model.energy_args")
-        _check_energy_args(model)
-        _check_ebmm_fields(model)
-    else:
-        _check_unused_ebmm_fields(model)
-        _check_memory_args(model)
+    _check_energy_args(model)
+    _check_ebmm_fields(model)
 
 
-def _check_pattern_size(model: ModelConfig) -> None:
-    if model.pattern_dim < 1 or any(size < 1 for size in model.pattern_shape):
-        raise ValueError(f"model.pattern_dim and model.pattern_shape must be positive, got {model.pattern_dim} "
-                         f"and {model.pattern_shape}")
-    default = type(model)().pattern_dim
-    product = math.prod(model.pattern_shape)
-    if model.pattern_shape and model.pattern_dim not in (default, product):
-        raise ValueError(
-            f"model.pattern_dim = {model.pattern_dim} contradicts model.pattern_shape = {model.pattern_shape} "
-            f"({product} values): pattern_shape decides the size; drop pattern_dim or set it to {product}")
-
-
-def _check_energy_args(model: ModelConfig) -> None:
+def _check_energy_args(model: EBMMConfig) -> None:
     from ebmm.energy.registry import ENERGIES
 
     accepted = accepted_keywords(ENERGIES[model.energy])
     if accepted is None:
         return
     owner = f"the energy {model.energy!r}"
-    size = "shape" if len(model.pattern_shape) > 1 else "dim"
-    given_by = {"shape": "model.pattern_shape", "dim": "model.pattern_dim"}
     for key in ("shape", "dim"):
         if key in model.energy_args:
-            raise ValueError(f"model.energy_args.{key}: the pattern size comes from {given_by[size]}; remove it")
+            raise ValueError(f"model.energy_args.{key}: the pattern size comes from model.pattern_shape; remove it")
+    size = "shape" if len(model.pattern_shape) > 1 else "dim"
     if size not in accepted:
-        kind = "vector patterns (model.pattern_dim)" if "dim" in accepted else "images (model.pattern_shape = [C, H, W])"
-        raise ValueError(f"{owner} takes {kind}, but the config gives {given_by[size]}")
+        takes = "vector patterns (model.pattern_shape = [D])" if "dim" in accepted else "images (model.pattern_shape = [C, H, W])"
+        raise ValueError(f"{owner} takes {takes}, but the config gives model.pattern_shape = {model.pattern_shape}")
     check_keywords("model.energy_args", model.energy_args, accepted - {"shape", "dim"}, owner)
 
 
-def _check_memory_args(model: ModelConfig) -> None:
+def _check_baseline_args(model: BaselineConfig) -> None:
     from ebmm.baselines import LEARNED, LearnedMemory
 
-    cls = LEARNED[model.memory]
+    cls = LEARNED[model.kind]
     accepted = accepted_keywords(cls)
     if accepted is None:
         return
     sizes_from_budget = cls.fit_budget.__func__ is not LearnedMemory.fit_budget.__func__  # type: ignore[attr-defined]
     extra = {"budget"} if sizes_from_budget else set()  # fit_budget turns a float budget into sizes
-    check_keywords("model.memory_args", model.memory_args, (accepted - {"pattern_shape"}) | extra,
-                   f"the learned baseline {model.memory!r} ({cls.__name__})")
+    check_keywords("model.args", model.args, (accepted - {"pattern_shape"}) | extra,
+                   f"the learned baseline {model.kind!r} ({cls.__name__})")
 
 
-def _check_unused_ebmm_fields(model: ModelConfig) -> None:
-    """A learned baseline builds from ``memory_args`` alone: EBMM fields set away from their defaults
-    would be ignored."""
-    defaults = type(model)()
-    unused = [f.name for f in dataclasses.fields(model)
-              if f.name not in SHARED_FIELDS and getattr(model, f.name) != getattr(defaults, f.name)]
-    if unused:
-        fields = ", ".join(f"model.{name}" for name in unused)
-        raise ValueError(f"{fields}: EBMM options, but model.memory = {model.memory!r} is a learned baseline that "
-                         "would ignore them; leave them at their defaults (its own options go in model.memory_args)")
-
-
-def _check_ebmm_fields(model: ModelConfig) -> None:
+def _check_ebmm_fields(model: EBMMConfig) -> None:
     """The ranges ``EnergyMemory`` needs, checked before anything is built."""
     from ebmm.memory import WRITE_TERMS
 

@@ -83,7 +83,7 @@ def build_task(config: Config) -> BinaryTask | ImageTask:
     """The task ``config.task`` describes (``data = "binary"`` or an image dataset)."""
     task = config.task
     if task.data == "binary":
-        return BinaryTask(config.model.pattern_dim, task.corruption, task.corrupt_bits)
+        return BinaryTask(config.model.pattern_shape[0], task.corruption, task.corrupt_bits)
     size = config.model.pattern_shape[-1]
     return ImageTask(task.data, task.data_dir, task.corruption, task.corruption_args, task.split_seed, size)
 

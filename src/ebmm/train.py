@@ -32,7 +32,7 @@ from tqdm import tqdm
 from ebmm import distributed
 from ebmm.build import build_memory, check_device
 from ebmm.checkpoint import load_json, load_tensors, save_json, save_tensors
-from ebmm.config import Config, config_from_dict
+from ebmm.config import Config, EBMMConfig, config_from_dict
 from ebmm.protocol import GradMode, TrainableMemory
 from ebmm.run_folder import CheckpointFolder, RunFolder
 from ebmm.tasks import METRICS, BinaryTask, ImageTask, build_task, evaluate
@@ -125,10 +125,11 @@ def _initialise_from(memory: TrainableMemory, config: Config, device: torch.devi
     if saved.model == config.model:
         memory.load_state_dict(tensors)
         return
-    energy_fields = ("memory", "energy", "energy_args", "pattern_dim", "pattern_shape")
-    differ = [name for name in energy_fields if getattr(saved.model, name) != getattr(config.model, name)]
-    if differ or config.model.memory != "ebmm":
-        fields = ", ".join(f"model.{name}" for name in differ) or "model.memory (a learned baseline)"
+    model, old = config.model, saved.model
+    energy_fields = ("kind", "energy", "energy_args", "pattern_shape")  # a baseline has no energy fields: None
+    differ = [name for name in energy_fields if getattr(old, name, None) != getattr(model, name, None)]
+    if differ or not isinstance(model, EBMMConfig):
+        fields = ", ".join(f"model.{name}" for name in differ) or f"model.kind = {model.kind!r} (a learned baseline)"
         raise ValueError(f"train.init_from={config.train.init_from}: its model config differs from this run's in "
                          f"{fields}; a run can start from another's energy only when the energy is the same")
     energy = {name[len("energy."):]: value for name, value in tensors.items() if name.startswith("energy.")}

@@ -236,7 +236,7 @@ def test_bad_inputs_are_named() -> None:
         build_learned("dnc", (8,))
     with pytest.raises(ValueError, match="likelihood"):
         build_learned("lstm", (8,), likelihood="poisson")
-    with pytest.raises(ValueError, match="bad model.memory_args for 'mann'"):
+    with pytest.raises(ValueError, match="bad model.args for 'mann'"):
         build_learned("mann", (8,), heads=4)
     with pytest.raises(ValueError, match="budget must be a positive int"):
         build_learned("lstm", (8,), budget=0)

@@ -37,7 +37,7 @@ name = "tiny_speed"
 [model]
 energy = "autoencoder"
 energy_args = { hidden = 4 }
-pattern_dim = 16
+pattern_shape = [16]
 write_steps = 2
 read_steps = 2
 write_rate_init = [0.05, 0.01, 0.01]
@@ -147,7 +147,7 @@ name = "tiny_gated"
 [model]
 energy = "gated_rnn"
 energy_args = { hidden = 12, memory_width = 3, hops = 2 }
-pattern_dim = 8
+pattern_shape = [8]
 write_steps = 2
 read_steps = 2
 write_rate_init = [0.05, 0.05, 0.05]

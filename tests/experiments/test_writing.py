@@ -12,7 +12,7 @@ import torch
 from ebmm.bench.metrics import hamming_errors
 from ebmm.build import build_memory
 from ebmm.cli import main
-from ebmm.config import ModelConfig
+from ebmm.config import EBMMConfig
 from ebmm.corruption import build_corruption
 from ebmm.data.binary import random_binary_patterns
 from ebmm.memory import WRITE_TERMS, EnergyMemory, MemoryState
@@ -34,7 +34,7 @@ from conftest import QuadraticEnergy  # tests/ is on sys.path (pytest's rootdir 
 
 REPO = Path(__file__).resolve().parents[2]
 PNG = b"\x89PNG\r\n\x1a\n"
-TINY = ModelConfig(energy="sign_slots", energy_args={"slots": 6}, pattern_dim=16, write_steps=2, read_steps=2,
+TINY = EBMMConfig(energy="sign_slots", energy_args={"slots": 6}, pattern_shape=[16], write_steps=2, read_steps=2,
                    write_rate_init=[1.0, 0.01, 0.05], write_reduction="sum", read_step_init=0.25)
 
 
@@ -198,7 +198,7 @@ def test_parse_float_list() -> None:
 
 def test_cli_end_to_end(tmp_path: Path) -> None:
     run = tmp_path / "run"
-    overrides = ["model.pattern_dim=16", "model.energy_args={slots=6}", "model.write_steps=2", "task.patterns=[4]",
+    overrides = ["model.pattern_shape=[16]", "model.energy_args={slots=6}", "model.write_steps=2", "task.patterns=[4]",
                  "task.corrupt_bits=4", "train.steps=2", "train.meta_batch=1", "train.log_every=1",
                  "train.eval_every=2", "train.checkpoint_every=2", "train.eval_patterns=[4]", "train.eval_episodes=2"]
     sets = [arg for o in overrides for arg in ("--set", o)]

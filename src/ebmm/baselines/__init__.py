@@ -6,7 +6,7 @@ as ``seed=0``) to build one.
 
 ``LEARNED``: the meta-trained baselines of docs/method.md#the-papers-numbers (memory networks, MANN, LSTM,
 differentiable plasticity, the Dynamic Kanerva Machine) and a modern Hopfield memory over a learned
-code; each is an ``nn.Module`` trained by ``ebmm train`` when a config sets ``model.memory`` to its
+code; each is an ``nn.Module`` trained by ``ebmm train`` when a config sets ``model.kind`` to its
 name (``build_learned``).
 """
 
@@ -94,7 +94,7 @@ def build_learned(name: str, pattern_shape: tuple[int, ...], **options: object) 
                 )
         return cls(pattern_shape, **sized)  # type: ignore[arg-type]
     except TypeError as error:
-        raise ValueError(f"bad model.memory_args for {name!r}: {error}") from error
+        raise ValueError(f"bad model.args for {name!r}: {error}") from error
 
 
 __all__ = [

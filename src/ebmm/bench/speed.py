@@ -51,7 +51,7 @@ from torch.func import functional_call
 from ebmm.bench.harness import command_line, git_revision
 from ebmm.build import build_memory
 from ebmm.checkpoint import load_json, save_json
-from ebmm.config import Config, load_config, pattern_shape
+from ebmm.config import Config, EBMMConfig, load_config, pattern_shape
 from ebmm.data.binary import random_binary_patterns
 from ebmm.energy import GatedRNNEnergy
 from ebmm.memory import WRITE_TERMS, EnergyMemory
@@ -315,16 +315,18 @@ def reference_episode_loss(
 
 def has_reference(config: Config) -> bool:
     """Whether ``reference_step`` is timed for ``config``: an EBMM batch write with a second-order step."""
-    return config.model.memory == "ebmm" and not config.model.write_chunk and config.train.grad_mode == "second_order"
+    model = config.model
+    return isinstance(model, EBMMConfig) and not model.write_chunk and config.train.grad_mode == "second_order"
 
 
 def phase_names(config: Config, naive: bool, compile: bool, channels_last: bool, truncate: int) -> list[str]:
     """The phases timed for ``config``."""
+    model = config.ebmm_model("the speed benchmark")  # its phases are EBMM's: gradient modes, compile, the reference
     names = ["write", "read"]
     if compile:  # a write with the gradient-norm term needs a double backward, which compile lacks
-        names += (["write_compiled"] if "gradnorm" not in config.model.write_terms else []) + ["read_compiled"]
+        names += (["write_compiled"] if "gradnorm" not in model.write_terms else []) + ["read_compiled"]
     names += ["meta_step", "meta_step_first_order"]
-    if 1 <= truncate < config.model.write_steps:
+    if 1 <= truncate < model.write_steps:
         names.append(f"meta_step_truncated_{truncate}")
     names.append("meta_step_checkpointed")
     if channels_last and len(pattern_shape(config.model)) == 3:
@@ -345,9 +347,8 @@ def time_phase(config: Config, phase: str, steps: int, device: str, threads: int
         torch.set_num_threads(threads)
     target = torch.device(device)
     torch.manual_seed(config.train.seed)
-    memory = build_memory(config.model)
-    if not isinstance(memory, EnergyMemory):  # the phases are EBMM's: gradient modes, compile, the reference
-        raise ValueError(f"the speed benchmark times EBMM; model.memory = {config.model.memory!r} is a baseline")
+    memory = build_memory(config.ebmm_model("the speed benchmark"))
+    assert isinstance(memory, EnergyMemory)  # an EBMMConfig builds one
     memory = memory.to(target)
     optimizer = make_optimizer(memory, config)
     patterns, queries = synthetic_batch(config, target)
@@ -426,9 +427,9 @@ def _speedups(timings: dict[str, Any]) -> dict[str, float]:
 
 
 def _summary(config: Config, patterns: int) -> str:
-    options = config.gradient_options()
-    return (f"{config.model.energy} energy, shape {list(pattern_shape(config.model))}, B={config.train.meta_batch}, "
-            f"N={patterns}, T={config.model.write_steps}, K={config.model.read_steps}, grad_mode={options['mode']}")
+    options, model = config.gradient_options(), config.ebmm_model("the speed benchmark")
+    return (f"{model.energy} energy, shape {list(pattern_shape(model))}, B={config.train.meta_batch}, "
+            f"N={patterns}, T={model.write_steps}, K={model.read_steps}, grad_mode={options['mode']}")
 
 
 def run_speed_benchmark(
@@ -459,6 +460,7 @@ def run_speed_benchmark(
     entries = []
     for path in paths:
         config = load_config(path, overrides)
+        model = config.ebmm_model("the speed benchmark")
         with_naive = config.name in naive if not isinstance(naive, bool) else naive
         names = phase_names(config, with_naive, compile, channels_last, truncate)
         timer = _time_phase_isolated if isolate else time_phase
@@ -475,8 +477,8 @@ def run_speed_benchmark(
             "patterns": patterns,
             "meta_batch": config.train.meta_batch,
             "pattern_shape": list(pattern_shape(config.model)),
-            "write_steps": config.model.write_steps,
-            "read_steps": config.model.read_steps,
+            "write_steps": model.write_steps,
+            "read_steps": model.read_steps,
             "grad_mode": config.train.grad_mode,
             "memory_floats": build_memory(config.model).memory_floats(None),  # EBMM: no state needed (time_phase refused baselines)
             "timings": timings,
@@ -530,7 +532,7 @@ AnalysisPhase = tuple[str, str, int, int]  # (name, variant, torch threads per p
 def analysis_phases(config: Config, bf16: bool = True) -> list[AnalysisPhase]:
     """The meta-steps ``run_speed_analysis`` times: each variant on 1 and 2 threads, and 2 one-thread processes."""
     phases: list[AnalysisPhase] = [("library_1t", "library", 1, 1), ("reference_1t", "reference", 1, 1)]
-    if config.model.energy == "gated_rnn":
+    if config.ebmm_model("the speed analysis").energy == "gated_rnn":
         phases.append(("reference_paper_energy_1t", "reference_paper_energy", 1, 1))
     phases += [("library_2t", "library", 2, 1), ("reference_2t", "reference", 2, 1),
                ("library_2p_1t", "library", 1, 2)]
