@@ -16,8 +16,12 @@ from pathlib import Path
 from ebmm.build import load_memory, resolve_checkpoint
 
 
-def codec_line(energy_args: dict) -> str:
-    """A line on the codec a codec-slot energy fitted before meta-training (empty for other energies)."""
+def codec_line(energy_args: dict, init_from: str = "") -> str:
+    """A line on the codec a codec-slot energy fitted before meta-training (empty for other energies), or
+    on the checkpoint whose energy the run started from (``train.init_from``)."""
+    if init_from:
+        return (f"- Start: the energy of `{init_from}` (`train.init_from`: its codec and scalars, not refitted;\n"
+                f"  the write and read rules from this config).\n")
     if energy_args.get("codec") != "conv":
         return ""
     fit = {"fit_steps": 2000, "fit_batch": 64, "fit_shift": 2, "fit_holdout": 0.1, **energy_args.get("codec_args", {})}
@@ -45,7 +49,7 @@ def main(run: str, target: str, command: str) -> None:
 - Model: `{model['energy']}` energy, arguments `{json.dumps(model['energy_args'])}`, patterns of shape
   {loaded.model.pattern_shape}; writable weights: {memory.memory_floats():,} floats
   ({', '.join(memory.writable)}); T = {model['write_steps']} write steps ({', '.join(model['write_terms'])}),
-  K = {model['read_steps']} read steps.
+  {f"R = {model['refine_steps']} refine steps, " if model.get('refine_steps') else ''}K = {model['read_steps']} read steps.
 - Task: `{task['data']}` train split, N drawn from {task['patterns']} per update, corruption
   `{task['corruption']}` {json.dumps(task['corruption_args']) if task['corruption_args'] else ''}.
 - Trained by: `{command}` (`config.json` here is the resolved config; `metrics.jsonl` is that run's log).
@@ -53,7 +57,7 @@ def main(run: str, target: str, command: str) -> None:
   ({state['elapsed_seconds'] / 3600:.2f} hours) on `{train['device']}` — one thread of a 2-core
   {platform.machine()} CPU shared with other runs (`OMP_NUM_THREADS=1`), {train['grad_mode'].replace('_', '-')}
   meta-gradients, AdamW {train['lr']} ({train['lr_schedule']}), clipping {train['clip_norm']}; no GPU.
-{codec_line(model['energy_args'])}- Last evaluation during training ({train['eval_episodes']} episodes per N): {last}.
+{codec_line(model['energy_args'], train.get('init_from', ''))}- Last evaluation during training ({train['eval_episodes']} episodes per N): {last}.
 - Files: `model.safetensors` (all meta-parameters, {(out / 'model.safetensors').stat().st_size // 1024} KB), `config.json`,
   `state.json` (step, seconds), `metrics.jsonl`.
 """
