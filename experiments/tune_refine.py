@@ -1,14 +1,15 @@
-"""Choose the refine steps' rate and momentum of an image memory on *train*-split episodes.
+"""Choose the refine steps' rate and momentum of a memory on *train*-split episodes of its own task.
 
-    python -m experiments.tune_refine CHECKPOINT --dataset omniglot --data-dir ../shared/data \\
+    python -m experiments.tune_refine CHECKPOINT --data-dir ../shared/data \\
         --steps 30 --rates 0.0005,0.001,0.002,0.004,0.008 --momenta 0.9 \\
         --json results/images/refine_tuning/NAME.json
 
 The checkpoint's energy and write/read rules stay as trained; ``refine_steps`` R steps with one
 rate (energy term; the other terms keep the write's rates) and one momentum are added
 (``EnergyMemory(refine_steps=...)``) and every pair of the grid is scored by the mean error of a
-read after writing the same seeded train-split episodes (test images are never seen). R = 0 is
-scored too, as the checkpoint itself.
+read after writing the same seeded train-split episodes (test images are never seen; binary
+strings have one distribution), averaged over the memory loads N (default: the checkpoint's
+``task.patterns``). R = 0 is scored too, as the checkpoint itself.
 """
 
 from __future__ import annotations
@@ -25,11 +26,9 @@ from ebmm.bench.harness import git_revision
 from ebmm.build import build_memory, load_memory, resolve_checkpoint
 from ebmm.checkpoint import load_json, save_json
 from ebmm.config import config_from_dict
-from ebmm.corruption import build_corruption
-from ebmm.data.images import load_images, sample_episodes
 from ebmm.memory import EnergyMemory
 from ebmm.run_folder import CheckpointFolder
-from ebmm.tasks import METRICS
+from ebmm.tasks import METRICS, BinaryTask, ImageTask, build_task
 
 
 def with_refinement(checkpoint: str, steps: int, rate: float, momentum: float) -> EnergyMemory:
@@ -48,47 +47,77 @@ def with_refinement(checkpoint: str, steps: int, rate: float, momentum: float) -
     return memory
 
 
-def tune(checkpoint: str, dataset: str, data_dir: str | None, steps: int, rates: list[float],
-         momenta: list[float], episodes: int, patterns: int, block: int, seed: int) -> dict[str, Any]:
-    """Score every (rate, momentum) of the grid; returns the record with the best pair."""
-    images = load_images(dataset, data_dir, "train")
+def checkpoint_task(checkpoint: str, dataset: str | None = None, data_dir: str | None = None,
+                    block: int | None = None) -> BinaryTask | ImageTask:
+    """The task the checkpoint was trained on (its config's ``[task]``), with the given overrides."""
+    config = config_from_dict(load_json(CheckpointFolder(resolve_checkpoint(checkpoint)).config))
+    if dataset:
+        config.task.data = dataset
+    if data_dir:
+        config.task.data_dir = data_dir
+    if block:
+        config.task.corruption_args = {**config.task.corruption_args, "size": block}
+    return build_task(config)
+
+
+def tune(checkpoint: str, task: BinaryTask | ImageTask, steps: int, rates: list[float], momenta: list[float],
+         episodes: int, counts: list[int], seed: int) -> dict[str, Any]:
+    """Score every (rate, momentum) of the grid by the mean error over ``counts`` (patterns per
+    episode) on train-split episodes; returns the record with the best pair."""
     generator = torch.Generator().manual_seed(seed)
-    clean = sample_episodes(images.images, episodes, patterns, generator)
-    queries = build_corruption("block_noise", size=block)(clean, generator)
-    metric = METRICS["hamming" if images.binary else "squared"]
+    batches = {count: task.sample(episodes, count, generator, "train") for count in counts}
+    metric = METRICS[task.metric_name]
+
+    def score(memory: EnergyMemory) -> dict[int, float]:
+        with torch.no_grad():
+            return {count: metric(memory.read(queries, memory.write(clean)).patterns, clean).mean().item()
+                    for count, (clean, queries) in batches.items()}
+
     base, _ = load_memory(checkpoint)
-    with torch.no_grad():
-        unrefined = metric(base.read(queries, base.write(clean)).patterns, clean).mean().item()
-    print(f"{checkpoint}: R = 0: {unrefined:.3f}", flush=True)
-    trials = []
+    assert isinstance(base, EnergyMemory)
+    unrefined = score(base)
+    print(f"{checkpoint}: R = 0: {_mean(unrefined):.3f} {_cells(unrefined)}", flush=True)
+    trials: list[dict[str, Any]] = []
     for momentum in momenta:
         for rate in rates:
             memory = with_refinement(checkpoint, steps, rate, momentum)
             tic = time.perf_counter()
-            with torch.no_grad():
-                error = metric(memory.read(queries, memory.write(clean)).patterns, clean).mean().item()
-            trials.append({"rate": rate, "momentum": momentum, "error": error,
+            per_count = score(memory)
+            trials.append({"rate": rate, "momentum": momentum, "error": _mean(per_count),
+                           "per_count": {str(n): v for n, v in per_count.items()},
                            "seconds": time.perf_counter() - tic})
-            print(f"  R = {steps}, rate {rate:g}, momentum {momentum:g}: {error:.3f}", flush=True)
+            print(f"  R = {steps}, rate {rate:g}, momentum {momentum:g}: {_mean(per_count):.3f} {_cells(per_count)}",
+                  flush=True)
     best = min(trials, key=lambda trial: trial["error"])
-    return {"checkpoint": checkpoint, "dataset": dataset, "split": "train", "episodes": episodes,
-            "patterns": patterns, "block": block, "seed": seed, "refine_steps": steps,
-            "unrefined_error": unrefined, "trials": trials, "best": best,
-            "metric": "hamming" if images.binary else "squared"}
+    return {"checkpoint": checkpoint, "dataset": getattr(task, "dataset", "binary"), "split": "train",
+            "episodes": episodes, "patterns": counts if len(counts) > 1 else counts[0], "seed": seed,
+            "refine_steps": steps, "unrefined_error": _mean(unrefined),
+            "unrefined_per_count": {str(n): v for n, v in unrefined.items()}, "trials": trials, "best": best,
+            "metric": task.metric_name}
+
+
+def _mean(per_count: dict[int, float]) -> float:
+    return sum(per_count.values()) / len(per_count)
+
+
+def _cells(per_count: dict[int, float]) -> str:
+    return "(" + ", ".join(f"N={n}: {v:.3f}" for n, v in per_count.items()) + ")" if len(per_count) > 1 else ""
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m experiments.tune_refine", description=__doc__.split("\n")[0])
     parser.add_argument("checkpoint")
-    parser.add_argument("--dataset", required=True)
+    parser.add_argument("--dataset", default=None, help="image dataset (default: the checkpoint's task.data)")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--steps", type=int, default=30, help="refine steps R (default 30)")
     parser.add_argument("--rates", default="0.0005,0.001,0.002,0.004,0.008",
                         help="comma-separated refine rates (energy term) to try")
     parser.add_argument("--momenta", default="0.9", help="comma-separated momenta in (0, 1) to try")
-    parser.add_argument("--episodes", type=int, default=2, help="train-split episodes scored (default 2)")
-    parser.add_argument("--patterns", type=int, default=64, help="images per episode (default 64)")
-    parser.add_argument("--block-size", type=int, default=16, help="side of the noise block (default 16)")
+    parser.add_argument("--episodes", type=int, default=2, help="train-split episodes scored per N (default 2)")
+    parser.add_argument("--patterns", default=None,
+                        help="comma-separated patterns per episode N (default: the checkpoint's task.patterns)")
+    parser.add_argument("--block-size", type=int, default=None,
+                        help="side of the noise block (default: the checkpoint's corruption)")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--json", default=None, help="write the record here")
     args = parser.parse_args(argv)
@@ -98,8 +127,12 @@ def main(argv: list[str] | None = None) -> int:
         momenta = [float(m) for m in args.momenta.split(",")]
     except ValueError as error:
         parser.error(f"--rates and --momenta take comma-separated numbers: {error}")
-    record = tune(args.checkpoint, args.dataset, args.data_dir, args.steps, rates, momenta, args.episodes,
-                  args.patterns, args.block_size, args.seed)
+    task = checkpoint_task(args.checkpoint, args.dataset, args.data_dir, args.block_size)
+    if args.patterns:
+        counts = [int(n) for n in args.patterns.split(",")]
+    else:
+        counts = list(config_from_dict(load_json(CheckpointFolder(resolve_checkpoint(args.checkpoint)).config)).task.patterns)
+    record = tune(args.checkpoint, task, args.steps, rates, momenta, args.episodes, counts, args.seed)
     given = sys.argv[1:] if argv is None else argv
     record.update(command=" ".join(["python -m experiments.tune_refine", *given]),
                   revision=git_revision())
