@@ -12,3 +12,11 @@ for corruption in resample erase; do
       --corruption "$corruption" --patterns 16,32,48,64,96 --episodes "$episodes" --seed 2026 \
       --json "results/strings/binary_code_slots_$corruption.json"
 done
+# The same with 10 refine steps after the online write (checkpoints/binary_code_slots_refine), the
+# unrefined checkpoint beside it on the same episodes.
+for corruption in resample erase; do
+  ebmm bench binary --checkpoint checkpoints/binary_code_slots_refine --models ebmm,hopfield_pinv,oracle \
+      --learned ebmm_unrefined=checkpoints/binary_code_slots \
+      --corruption "$corruption" --patterns 16,32,48,64,96 --episodes "$episodes" --seed 2026 \
+      --json "results/strings/binary_code_slots_refine_$corruption.json"
+done
