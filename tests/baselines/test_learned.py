@@ -4,12 +4,14 @@ hand-written reference, batched == per-episode, and a short training that stores
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
 
 from ebmm.baselines import LEARNED, build_learned, smallest_budget
 from ebmm.baselines.learned import LearnedState, triangle
+from ebmm.build import build_memory
 
 SMALL_IMAGE_CODEC = {"channels": [4, 8], "bottleneck_mid": 8, "bottleneck_out": 8}
 SIZES = {  # small sizes for every model, and the floats one written memory must then occupy
@@ -269,3 +271,53 @@ def test_mann_feed_forward_controller_writes_keys_of_the_pattern_alone() -> None
     # each slot holds the key the controller gives its pattern alone, the same map a read uses
     _, keys, _ = memory._head(codes[0], torch.zeros(3, 4), None)
     torch.testing.assert_close(written[:3], keys, atol=1e-5, rtol=1e-5)
+
+
+def _codec_checkpoint(folder: Path) -> Path:
+    """A linear-codec image EBMM saved as the trainer saves it (1x8x8 images, codes of 5 floats)."""
+    from ebmm.checkpoint import save_json, save_tensors
+    from ebmm.config import load_config
+
+    config = load_config(None, ['model.energy="codec_slots"', "model.energy_args={slots = 4, code = 5, window = 3}",
+                                "model.pattern_shape=[1, 8, 8]", "model.write_steps=1", "model.write_chunk=1",
+                                'model.write_terms=["energy"]', 'task.data="array"', 'task.corruption="block_noise"',
+                                "task.corruption_args={size=3}"])
+    torch.manual_seed(0)
+    memory = build_memory(config.model)
+    folder.mkdir(parents=True)
+    save_tensors(folder / "model.safetensors", memory.state_dict())
+    save_json(folder / "config.json", config.to_dict())
+    save_json(folder / "state.json", {"step": 0, "elapsed_seconds": 0.0})
+    return folder
+
+
+def test_a_frozen_codec_is_the_checkpoints_own_and_never_trains(tmp_path: Path) -> None:
+    from ebmm.baselines.codecs import FrozenCodec
+    from ebmm.build import load_memory
+
+    folder = _codec_checkpoint(tmp_path / "ebmm")
+    ebmm, _ = load_memory(folder)
+    model = build_learned("memory_networks", (1, 8, 8), code=5, budget=20, paste_window=3,
+                          codec={"checkpoint": str(folder)})
+    assert isinstance(model.codec, FrozenCodec)
+    images = torch.rand(2, 3, 1, 8, 8, generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(model.codec.encode(images), ebmm.energy.codec.encode(images))
+    torch.testing.assert_close(torch.sigmoid(model.codec.decode(model.codec.encode(images))).clamp(1e-4, 1 - 1e-4),
+                               ebmm.energy.codec.decode(ebmm.energy.codec.encode(images)).clamp(1e-4, 1 - 1e-4),
+                               atol=1e-5, rtol=0)
+    loss, _, _ = model.episode_loss(images, images)
+    loss.backward()
+    assert all(p.grad is None for p in model.codec.parameters())
+    assert any(p.grad is not None for p in model.parameters())
+    with pytest.raises(ValueError, match="code = 7"):
+        build_learned("memory_networks", (1, 8, 8), code=7, codec={"checkpoint": str(folder)})
+
+
+def test_paste_window_keeps_the_query_outside_one_square(tmp_path: Path) -> None:
+    model = build_learned("memory_networks", (1, 8, 8), code=5, paste_window=3,
+                          codec={"checkpoint": str(_codec_checkpoint(tmp_path / "ebmm"))})
+    images = torch.rand(1, 4, 1, 8, 8, generator=torch.Generator().manual_seed(2))
+    read = model.read(images, model.write(images)).patterns
+    assert ((read != images).flatten(2).sum(-1) <= 9).all()
+    with pytest.raises(ValueError, match="paste_window needs images"):
+        build_learned("memory_networks", (16,), code=5, paste_window=3)

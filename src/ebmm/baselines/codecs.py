@@ -1,6 +1,7 @@
 """Codecs for the learned baselines: patterns ↔ codes of width ``code``, trained with the memory.
 
-On images every learned baseline uses the EBMM conv trunk (``ebmm.energy.conv.ConvEncoder``: the
+With ``checkpoint`` (``FrozenCodec``) a baseline uses a trained image EBMM's own static codec, frozen.
+Otherwise, on images every learned baseline uses the EBMM conv trunk (``ebmm.energy.conv.ConvEncoder``: the
 same ResBlocks and bottlenecks as the EBMM conv energy, all of it static here) followed by a linear
 map to the code, and the transposed decoder of the reconstruct head (``ConvDecoder``'s layers)
 behind a linear map from the code (docs/method.md#memory-size). On vectors (binary strings) the codec is a small
@@ -105,9 +106,50 @@ class ImageCodec(nn.Module):
         return self.untrunk(features).reshape(*lead, *self.shape)
 
 
-def build_codec(shape: Sequence[int], code: int, **options: Any) -> VectorCodec | ImageCodec:
-    """A vector codec for 1-d patterns, the shared image codec for ``(C, H, W)`` patterns."""
+class FrozenCodec(nn.Module):
+    """The static codec of a shipped or trained image EBMM (``CodecSlotEnergy.codec``), frozen: a
+    baseline built on it is *equally equipped* with that EBMM (the same encoder and decoder).
+
+    ``checkpoint`` is a checkpoint name or folder (``ebmm.build.load_memory``); its codec must map
+    images of ``shape`` to codes of ``code`` floats. The weights are copied into this module and
+    saved with the baseline, but never trained (``requires_grad`` off).
+    """
+
+    def __init__(self, shape: Sequence[int], code: int, checkpoint: str):
+        super().__init__()
+        from ebmm.build import load_memory
+
+        memory, _ = load_memory(checkpoint)
+        inner = getattr(getattr(memory, "energy", None), "codec", None)
+        if inner is None:
+            raise ValueError(f"codec checkpoint {checkpoint!r} has no codec (an EBMM over CodecSlotEnergy has one)")
+        inner_code = int(memory.energy.memory.in_features)  # type: ignore[attr-defined]
+        if tuple(inner.shape) != tuple(int(s) for s in shape) or inner_code != code:
+            raise ValueError(f"codec checkpoint {checkpoint!r} maps images {tuple(inner.shape)} to {inner_code} floats; "
+                             f"this baseline needs images {tuple(shape)} and code = {code}")
+        self.shape, self.code, self.checkpoint = tuple(inner.shape), int(code), checkpoint
+        self.inner = inner
+        self.inner.requires_grad_(False)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner.encode(x)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Logits, as every codec here returns (the inner codec's images turned back into logits)."""
+        if hasattr(self.inner, "decode_logits"):
+            return self.inner.decode_logits(z)
+        return torch.logit(self.inner.decode(z).clamp(1e-4, 1 - 1e-4))
+
+
+def build_codec(shape: Sequence[int], code: int, **options: Any) -> VectorCodec | ImageCodec | FrozenCodec:
+    """A vector codec for 1-d patterns, the shared image codec for ``(C, H, W)`` patterns, or with
+    ``checkpoint`` a trained EBMM's frozen codec (``FrozenCodec``)."""
     shape = tuple(int(s) for s in shape)
+    if "checkpoint" in options:
+        checkpoint = options.pop("checkpoint")
+        if options:
+            raise ValueError(f"a frozen codec (checkpoint = {checkpoint!r}) takes no other options, got {sorted(options)}")
+        return FrozenCodec(shape, code, checkpoint)
     if len(shape) == 1:
         return VectorCodec(shape[0], code, **options)
     return ImageCodec(shape, code, **options)

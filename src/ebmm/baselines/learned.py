@@ -11,6 +11,11 @@ implements three things:
   decoder;
 - the memory size it reports in ``LearnedState.floats`` (docs/method.md#memory-size: the written state only).
 
+``paste_window = w`` (images) returns the query with the w × w square where it and the decoded
+image disagree most taken from the decoded image, as an image EBMM's read and the ``codec_nn``
+references do; with ``codec = {checkpoint = NAME}`` the codec is that EBMM checkpoint's, frozen
+(``ebmm.baselines.codecs.FrozenCodec``): a baseline equally equipped with it.
+
 ``likelihood`` picks the training loss on the decoder's logits: ``"bernoulli"`` (binary
 cross-entropy, for binary strings and Omniglot) or ``"gaussian"`` (squared error of the sigmoid
 output, the metric of CIFAR-10). Both are summed over a pattern's values and averaged over
@@ -27,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ebmm.baselines.codec_nn import paste_worst_square
 from ebmm.baselines.codecs import build_codec
 from ebmm.protocol import GradMode, Retrieval, check_batch_matches, check_patterns, refuse_gradient_options
 
@@ -54,10 +60,15 @@ class LearnedMemory(nn.Module):
     """Base class: codec + memory over codes; see the module docstring."""
 
     def __init__(self, pattern_shape: Sequence[int], code: int, likelihood: str = "bernoulli",
-                 codec: dict[str, Any] | None = None):
+                 codec: dict[str, Any] | None = None, paste_window: int = 0):
         super().__init__()
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
+        if isinstance(paste_window, bool) or not isinstance(paste_window, int) or paste_window < 0:
+            raise ValueError(f"paste_window must be an int >= 0 (0: return the decoded image), got {paste_window!r}")
+        if paste_window and len(pattern_shape) != 3:
+            raise ValueError(f"paste_window needs images (C, H, W), got patterns of shape {tuple(pattern_shape)}")
+        self.paste_window = paste_window
         self.pattern_shape = tuple(int(s) for s in pattern_shape)
         self.code = int(code)
         self.likelihood = likelihood
@@ -91,8 +102,13 @@ class LearnedMemory(nn.Module):
     def read(self, queries: torch.Tensor, state: LearnedState, *, keep_iterates: bool = False) -> Retrieval:
         """Retrieve patterns ``(B, M, *shape)`` in (0, 1) for ``queries``; ``keep_iterates`` gives the
         one read as the only iterate (as ``EnergyMemory.read`` gives its iterates, for grids)."""
-        out = torch.sigmoid(self.logits(queries, state))
+        out = self._output(queries, self.logits(queries, state))
         return Retrieval(patterns=out, iterates=[out] if keep_iterates else None)
+
+    def _output(self, queries: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+        """The decoded image, or with ``paste_window`` the query with its worst square taken from it."""
+        decoded = torch.sigmoid(logits)
+        return paste_worst_square(queries, decoded, self.paste_window) if self.paste_window else decoded
 
     def memory_floats(self, state: LearnedState | None = None) -> int:
         """Floats one written memory occupies (docs/method.md#memory-size); needs the state when it depends on N."""
@@ -113,11 +129,13 @@ class LearnedMemory(nn.Module):
                 f"queries must match patterns one to one, got {tuple(queries.shape)} vs {tuple(patterns.shape)}")
         state = self.write(patterns)
         logits = self.logits(queries, state)
-        out = torch.sigmoid(logits)
-        if self.likelihood == "bernoulli":
-            per_value = F.binary_cross_entropy_with_logits(logits, patterns, reduction="none")
-        else:
+        out = self._output(queries, logits)
+        if self.likelihood == "gaussian":
             per_value = (out - patterns).pow(2)
+        elif self.paste_window:  # the output mixes query values and decoded probabilities
+            per_value = F.binary_cross_entropy(out.clamp(1e-6, 1 - 1e-6), patterns, reduction="none")
+        else:
+            per_value = F.binary_cross_entropy_with_logits(logits, patterns, reduction="none")
         loss = per_value.flatten(2).sum(-1).mean()
         return loss, state, Retrieval(patterns=out, iterates=[out])
 
