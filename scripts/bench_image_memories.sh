@@ -63,6 +63,10 @@ for dataset in omniglot cifar10; do
         --json results/images/${dataset}_refine.json --plot results/images/${dataset}_refine.png
   fi
 done
+complete() {  # a finished run: its latest checkpoint is at the config's last step
+  python -c 'import json, sys; run = sys.argv[1]
+sys.exit(json.load(open(run + "/latest.json"))["step"] != json.load(open(run + "/config.json"))["train"]["steps"])' "$1" 2>/dev/null
+}
 # The learned baselines equally equipped with the conv-codec EBMMs (their frozen codecs, their memory
 # sizes, their read-out; trained by scripts/train_codec_baselines.sh into BASELINE_RUNS) beside the
 # unrefined conv-codec checkpoints and the same-codec references, at 2,304 / 4,608 / 9,216 floats.
@@ -72,7 +76,7 @@ for dataset in omniglot cifar10; do
     for code in 36 72 144; do
       for model in memory_networks hopfield_code mann kanerva; do
         run=${BASELINE_RUNS:-runs/codec_baselines}/${dataset}_${model}_codec_c$code
-        [ -f "$run/latest.json" ] && learned+=(--learned "${model}_codec_c$code=$run")
+        complete "$run" && learned+=(--learned "${model}_codec_c$code=$run")
       done
     done
     ebmm bench images --dataset "$dataset" --data-dir "$data" "${common[@]}" --no-train-gap --codec-sizes 2304,4608,9216 \
