@@ -13,7 +13,7 @@ set -euo pipefail
 data=${1:?usage: scripts/bench_image_memories.sh DATA_DIR [EPISODES]}
 episodes=${2:-20}
 common=(--episodes "$episodes" --seed 2026 --patterns 64 --block-size 16 --quantize 8,4 --no-classical)
-parts=" ${PARTS:-omniglot cifar10 demo mnist skimage64 omniglot_long cifar10_long omniglot_refine cifar10_refine omniglot_codec_baselines cifar10_codec_baselines} "
+parts=" ${PARTS:-omniglot cifar10 demo mnist skimage64 omniglot_long cifar10_long omniglot_refine cifar10_refine mnist_refine omniglot_codec_baselines cifar10_codec_baselines} "
 mkdir -p results/images
 [[ $parts == *" omniglot "* ]] && ebmm bench images --dataset omniglot --data-dir "$data" "${common[@]}" \
     --checkpoints checkpoints/omniglot_conv_codec_slots_c{36,72,144,256} checkpoints/omniglot_codec_slots_c{36,72,144,256} \
@@ -23,9 +23,9 @@ mkdir -p results/images
     --checkpoints checkpoints/cifar10_conv_codec_slots_c{36,72,144,256} checkpoints/cifar10_codec_slots_c{36,72,144,256} \
                   checkpoints/cifar10_conv_d8 \
     --json results/images/cifar10.json --plot results/images/cifar10.png
-[[ $parts == *" demo "* ]] && ebmm demo --dataset omniglot --data-dir "$data" --checkpoint omniglot_conv_codec_slots_c36 --seed 2026 \
+[[ $parts == *" demo "* ]] && ebmm demo --dataset omniglot --data-dir "$data" --checkpoint omniglot_conv_codec_refine_c36 --seed 2026 \
     --out results/images/omniglot_demo.png
-[[ $parts == *" demo "* ]] && ebmm demo --dataset cifar10 --data-dir "$data" --checkpoint cifar10_conv_codec_slots_c36 --seed 2026 \
+[[ $parts == *" demo "* ]] && ebmm demo --dataset cifar10 --data-dir "$data" --checkpoint cifar10_conv_codec_refine_c36 --seed 2026 \
     --out results/images/cifar10_demo.png
 # MNIST: the Omniglot checkpoints, unchanged; codec_nn is fitted on MNIST's own training split (an
 # in-domain reference), codec_nn[name] uses the Omniglot-trained codec (a transferred one).
@@ -67,6 +67,13 @@ complete() {  # a finished run: its latest checkpoint is at the config's last st
   python -c 'import json, sys; run = sys.argv[1]
 sys.exit(json.load(open(run + "/latest.json"))["step"] != json.load(open(run + "/config.json"))["train"]["steps"])' "$1" 2>/dev/null
 }
+# The refined Omniglot checkpoints on MNIST (2,304 / 4,608 / 9,216 floats), unchanged, beside the unrefined ones.
+if [[ $parts == *" mnist_refine "* ]]; then
+  ebmm data prepare mnist
+  ebmm bench images --dataset mnist "${common[@]}" --no-train-gap --codec-sizes 2304,4608,9216 \
+      --checkpoints checkpoints/omniglot_conv_codec_refine_c{36,72,144} checkpoints/omniglot_conv_codec_slots_c{36,72,144} \
+      --json results/images/omniglot_to_mnist_refine.json --plot results/images/omniglot_to_mnist_refine.png
+fi
 # The learned baselines equally equipped with the conv-codec EBMMs (their frozen codecs, their memory
 # sizes, their read-out; trained by scripts/train_codec_baselines.sh into BASELINE_RUNS) beside the
 # unrefined conv-codec checkpoints and the same-codec references, at 2,304 / 4,608 / 9,216 floats.
