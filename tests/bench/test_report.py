@@ -154,3 +154,17 @@ def test_curves_table_has_one_row_per_family_and_one_column_per_size() -> None:
     assert table[4] == "| codec_nn[om_conv_codec_slots] | 9.90 | – |"
     assert table[5] == "| EBMM conv, paper | 19 | – |"
     assert len(table) == 6  # the query and the verbatim store have no curve
+
+
+def test_curves_table_rows_for_learned_baselines_and_hopfield_over_a_codec() -> None:
+    from ebmm.bench.report import curves_markdown
+
+    def cell(mean: float, floats: int) -> dict:
+        return {"64": {"mean": mean, "p5": mean, "p95": mean, "memory_floats": floats}}
+
+    result = {"benchmark": "images", "checkpoints": {"om_c36": {}}, "learned": {"mn_codec_c36": {}, "mn_codec_c72": {}},
+              "results": {"om_c36": cell(10.0, 2304), "mn_codec_c36": cell(24.0, 2304), "mn_codec_c72": cell(6.5, 4608),
+                          "hopfield_codec[om_c36]": cell(86.0, 2304), "modern_hopfield": cell(0.7, 65536)}}
+    table = curves_markdown(result).splitlines()
+    assert table[2:] == ["| EBMM `om_c36` | 10.00 | – |", "| `mn_codec_*` | 24.00 | 6.50 |",
+                         "| hopfield_codec[om] | 86.00 | – |"]

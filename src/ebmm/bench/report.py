@@ -100,17 +100,19 @@ def specificity_markdown(result: dict[str, Any]) -> str:
 
 def curves_markdown(result: dict[str, Any]) -> str:
     """An image benchmark's distortion curves: one row per family of sizes (the checkpoints of one
-    family, ``codec_nn`` at its sizes, ``codec_nn[family]`` over a family's own codecs), one column per
+    family, ``codec_nn`` at its sizes, ``codec_nn[family]`` and ``hopfield_codec[family]`` over a
+    family's own codecs, the learned baselines of ``--learned``), one column per
     memory size in floats; each cell is ``right / unrelated`` (the error after writing the right
     images / after writing unrelated ones) or the error alone where no control was run. The
     paper's EBMM conv values close the table."""
     rows = result["results"]
     count = list(next(iter(rows.values())).keys())[-1]
     checkpoints = result.get("checkpoints", {})
+    learned = result.get("learned", {})
     families: dict[str, dict[int, dict[str, Any]]] = {}
     members: dict[str, list[str]] = {}
     for name, row in rows.items():
-        if name in checkpoints or name.startswith(("codec_nn (", "codec_nn[")):
+        if name in checkpoints or name in learned or name.startswith(("codec_nn (", "codec_nn[", "hopfield_codec[")):
             families.setdefault(model_family(name), {})[int(row[count]["memory_floats"])] = row[count]
             members.setdefault(model_family(name), []).append(name)
     paper = {int(k): v for k, v in (result.get("paper_ebmm_conv") or {}).items()}
@@ -118,8 +120,10 @@ def curves_markdown(result: dict[str, Any]) -> str:
     head = ["model", *[f"{size:,} floats" for size in sizes]]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for family, cells in families.items():
-        if family.startswith("codec_nn"):
+        if family.startswith(("codec_nn", "hopfield_codec")):
             label = LABELS.get(family, family)
+        elif members[family][0] in learned:
+            label = f"`{members[family][0] if len(members[family]) == 1 else family + '_*'}`"
         else:  # a family of one checkpoint is named by it
             label = f"EBMM `{members[family][0] if len(members[family]) == 1 else family + '_*'}`"
         values = [f"{cells[s]['mean']:.2f} / {cells[s]['unrelated']:.1f}" if s in cells and "unrelated" in cells[s]
