@@ -87,8 +87,10 @@ def setup(device: str | torch.device) -> Context:
 
 
 def cleanup(context: Context) -> None:
-    """Destroy the process group if ``setup`` created it."""
+    """Destroy the process group if ``setup`` created it, once every rank has reached this point
+    (a rank that tears down while another is still in a collective can abort at exit)."""
     if context.owns_group and is_initialized():
+        torch.distributed.barrier()
         torch.distributed.destroy_process_group()
 
 
