@@ -15,6 +15,7 @@ strings have one distribution), averaged over the memory loads N (default: the c
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import sys
 import time
@@ -25,7 +26,7 @@ import torch
 from ebmm.bench.harness import git_revision
 from ebmm.build import build_memory, load_memory, resolve_checkpoint
 from ebmm.checkpoint import load_json, save_json
-from ebmm.config import config_from_dict
+from ebmm.config import Config, config_from_dict
 from ebmm.memory import EnergyMemory
 from ebmm.run_folder import CheckpointFolder
 from ebmm.tasks import METRICS, BinaryTask, ImageTask, build_task
@@ -33,8 +34,7 @@ from ebmm.tasks import METRICS, BinaryTask, ImageTask, build_task
 
 def with_refinement(checkpoint: str, steps: int, rate: float, momentum: float) -> EnergyMemory:
     """The checkpoint's memory with ``steps`` refine steps at ``rate`` (energy term) and ``momentum``."""
-    base, _ = load_memory(checkpoint)
-    config = config_from_dict(load_json(CheckpointFolder(resolve_checkpoint(checkpoint)).config))
+    base, config = load_memory(checkpoint)
     model = config.ebmm_model("refine-step tuning")
     rates = [rate, *model.write_rate_init[1:]]
     model = dataclasses.replace(model, refine_steps=steps, refine_rate_init=rates,
@@ -47,10 +47,15 @@ def with_refinement(checkpoint: str, steps: int, rate: float, momentum: float) -
     return memory
 
 
-def checkpoint_task(checkpoint: str, dataset: str | None = None, data_dir: str | None = None,
+def checkpoint_config(checkpoint: str) -> Config:
+    """The config a checkpoint (name or folder) was trained with, without loading its weights."""
+    return config_from_dict(load_json(CheckpointFolder(resolve_checkpoint(checkpoint)).config))
+
+
+def checkpoint_task(config: Config, dataset: str | None = None, data_dir: str | None = None,
                     block: int | None = None) -> BinaryTask | ImageTask:
-    """The task the checkpoint was trained on (its config's ``[task]``), with the given overrides."""
-    config = config_from_dict(load_json(CheckpointFolder(resolve_checkpoint(checkpoint)).config))
+    """The task of a checkpoint's ``config`` (its ``[task]``), with the given overrides."""
+    config = copy.deepcopy(config)
     if dataset:
         config.task.data = dataset
     if data_dir:
@@ -127,11 +132,9 @@ def main(argv: list[str] | None = None) -> int:
         momenta = [float(m) for m in args.momenta.split(",")]
     except ValueError as error:
         parser.error(f"--rates and --momenta take comma-separated numbers: {error}")
-    task = checkpoint_task(args.checkpoint, args.dataset, args.data_dir, args.block_size)
-    if args.patterns:
-        counts = [int(n) for n in args.patterns.split(",")]
-    else:
-        counts = list(config_from_dict(load_json(CheckpointFolder(resolve_checkpoint(args.checkpoint)).config)).task.patterns)
+    config = checkpoint_config(args.checkpoint)
+    task = checkpoint_task(config, args.dataset, args.data_dir, args.block_size)
+    counts = [int(n) for n in args.patterns.split(",")] if args.patterns else list(config.task.patterns)
     record = tune(args.checkpoint, task, args.steps, rates, momenta, args.episodes, counts, args.seed)
     given = sys.argv[1:] if argv is None else argv
     record.update(command=" ".join(["python -m experiments.tune_refine", *given]),

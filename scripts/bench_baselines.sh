@@ -12,10 +12,7 @@ binary_episodes=${3:-300}
 image_episodes=${4:-100}
 tasks=${TASKS:-binary omniglot cifar10}
 mkdir -p results/baselines
-complete() {  # a finished run: its latest checkpoint is at the config's last step
-  python -c 'import json, sys; run = sys.argv[1]
-sys.exit(json.load(open(run + "/latest.json"))["step"] != json.load(open(run + "/config.json"))["train"]["steps"])' "$1" 2>/dev/null
-}
+. "$(dirname "$0")/common.sh"  # complete
 if [[ " $tasks " == *" binary "* ]]; then
 learned=()
 for model in memory_networks mann lstm plasticity kanerva hopfield_code; do

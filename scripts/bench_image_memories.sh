@@ -63,10 +63,7 @@ for dataset in omniglot cifar10; do
         --json results/images/${dataset}_refine.json --plot results/images/${dataset}_refine.png
   fi
 done
-complete() {  # a finished run: its latest checkpoint is at the config's last step
-  python -c 'import json, sys; run = sys.argv[1]
-sys.exit(json.load(open(run + "/latest.json"))["step"] != json.load(open(run + "/config.json"))["train"]["steps"])' "$1" 2>/dev/null
-}
+. "$(dirname "$0")/common.sh"  # complete
 # The refined Omniglot checkpoints on MNIST (2,304 / 4,608 / 9,216 floats), unchanged, beside the unrefined ones.
 if [[ $parts == *" mnist_refine "* ]]; then
   ebmm data prepare mnist

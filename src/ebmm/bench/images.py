@@ -103,6 +103,14 @@ class UnwrittenMemory:
         return self.memory.parameters()
 
 
+def beta_episodes(train: ImageSet, corrupt: Corruption, count: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``BETA_EPISODES`` train-split episodes of ``count`` images, and their corrupted queries, on
+    which every Hopfield reference chooses its β (the same draw for all of them, given ``seed``)."""
+    generator = torch.Generator().manual_seed(seed + 7919)
+    patterns = sample_episodes(train.images, BETA_EPISODES, count, generator)
+    return patterns, corrupt(patterns, generator)
+
+
 def reference_memories(
     train: ImageSet,
     corrupt: Corruption,
@@ -121,9 +129,7 @@ def reference_memories(
     and the verbatim store read the way ``ebmm.baselines.codec_nn`` describes, with a
     ``window``-sided repair square.
     """
-    generator = torch.Generator().manual_seed(seed + 7919)
-    patterns = sample_episodes(train.images, BETA_EPISODES, count, generator)
-    queries = corrupt(patterns, generator)
+    patterns, queries = beta_episodes(train, corrupt, count, seed)
     metric = METRICS["hamming" if train.binary else "squared"]
     beta, table = choose_beta(patterns, queries, metric)
     models: dict[str, AssociativeMemory] = {}
@@ -164,18 +170,18 @@ def same_codec_references(
     """
     models: dict[str, CodecMemory] = {}
     setup: dict[str, Any] = {}
+    episodes = beta_episodes(train, corrupt, count, seed) if train is not None and corrupt is not None else None
     for name, memory in checkpoints.items():
         codec = getattr(memory.energy, "codec", None)
         if codec is None:
             continue
         shape = tuple(memory.pattern_shape)
         models[f"codec_nn[{name}]"] = CodecMemory(codec, shape, window)
-        if train is not None and corrupt is not None:
-            generator = torch.Generator().manual_seed(seed + 7919)
-            patterns = sample_episodes(train.images, BETA_EPISODES, count, generator)
+        if episodes is not None:
+            assert train is not None
             metric = METRICS["hamming" if train.binary else "squared"]
             with torch.no_grad():
-                beta, table = choose_codec_beta(codec, shape, patterns, corrupt(patterns, generator), metric, window)
+                beta, table = choose_codec_beta(codec, shape, *episodes, metric, window)
             models[f"hopfield_codec[{name}]"] = CodecHopfieldMemory(codec, shape, window, beta)
             setup[f"hopfield_codec[{name}]"] = {"beta": beta, "beta_table": {f"{b:.6g}": v for b, v in table.items()},
                                                "chosen_on": f"{BETA_EPISODES} train-split episodes of {count} images"}
