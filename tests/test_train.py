@@ -346,6 +346,22 @@ def test_init_from_with_other_write_rules_takes_the_energy_only(tmp_path: Path) 
     other_energy = tiny_config(f"train.init_from={base.run_dir}", "model.refine_steps=2", "model.pattern_shape=[20]")
     with pytest.raises(ValueError, match="differs from this run's in model.pattern_shape"):
         train(other_energy, tmp_path / "other", quiet=True)
+    wider = tiny_config(f"train.init_from={base.run_dir}", "model.refine_steps=2", "model.energy_args={hidden=5}")
+    with pytest.raises(ValueError, match=r"energy's parameters do not fit this run's energy \(model.energy_args"):
+        train(wider, tmp_path / "wider", quiet=True)
+
+
+def test_init_from_takes_energy_options_that_keep_its_parameters(tmp_path: Path) -> None:
+    slots = ["model.energy=code_slots", "model.energy_args={slots=6,code=8}", "model.write_chunk=1"]
+    base = train(tiny_config(*slots), tmp_path / "base", quiet=True, max_steps=1)
+    closed = tiny_config(*slots[:1], "model.energy_args={slots=6,code=8,read_closes_free_slots=true}",
+                         *slots[2:], f"train.init_from={base.run_dir}")
+    train(closed, tmp_path / "closed", quiet=True, max_steps=0)
+    before, after = tensors_of(tmp_path / "base", "model.safetensors"), tensors_of(tmp_path / "closed", "model.safetensors")
+    energy = [name for name in before if name.startswith("energy.")]
+    assert_same_tensors({n: before[n] for n in energy}, {n: after[n] for n in energy})  # the write/read rules: this run's
+    loaded, _ = load_memory(tmp_path / "closed")
+    assert loaded.energy.read_closes_free_slots is True  # type: ignore[union-attr]
 
 
 def test_max_steps_zero_saves_the_initialised_model(tmp_path: Path) -> None:

@@ -39,7 +39,7 @@ from torch import nn
 from torch.func import functional_call, vmap
 from torch.utils.checkpoint import checkpoint as checkpoint_step
 
-from ebmm.energy.base import WritablePredicate, count_floats, is_memory_parameter, writable_names
+from ebmm.energy.base import WritablePredicate, count_floats, is_memory_parameter, reading, writable_names
 from ebmm.protocol import GRAD_MODES, GradMode, Retrieval, check_batch_matches, check_patterns
 from ebmm.protocol import TRAINING_GRAD_MODES as TRAINING_GRAD_MODES  # re-exported
 
@@ -498,7 +498,7 @@ class EnergyMemory(nn.Module):
                 iterates.append(x)
         energies = None
         if keep_energies if keep_energies is not None else keep_iterates:
-            with torch.no_grad():
+            with torch.no_grad(), reading(self.energy):
                 energies = [energy(fast, it.detach()) for it in iterates]
         return Retrieval(patterns=x, iterates=iterates if keep_iterates else None, energies=energies)
 
@@ -518,7 +518,8 @@ class EnergyMemory(nn.Module):
         lookahead = x if k == 0 else (x + psis[k] * velocity).clamp(low, high)
         if not lookahead.requires_grad:
             lookahead = lookahead.detach().requires_grad_()
-        energy = energy_fn(fast, lookahead)
+        with reading(self.energy):  # inside the step, so that a checkpointed step recomputes it alike
+            energy = energy_fn(fast, lookahead)
         (grad_x,) = torch.autograd.grad(energy.sum(), lookahead, create_graph=track)
         velocity = psis[k] * velocity - gammas[k] * grad_x
         x = (x + velocity).clamp(low, high)

@@ -113,9 +113,11 @@ class _MetaLoss(nn.Module):
 def _initialise_from(memory: TrainableMemory, config: Config, device: torch.device) -> None:
     """Load the parameters of ``train.init_from``'s checkpoint.
 
-    With the same model config, every parameter. With the same energy (``energy``, ``energy_args``,
-    pattern shape) but other write/read fields (e.g. refine steps added to a trained memory), the
-    energy's parameters only: the write and read rules start from this run's config.
+    With the same model config, every parameter. With the same energy (``energy``, pattern shape)
+    but other write/read fields (e.g. refine steps added to a trained memory), the energy's
+    parameters only: the write and read rules start from this run's config. ``energy_args`` may
+    differ too when the energy's parameters still fit (e.g. an option that changes only how the energy
+    reads); the parameters are then the checkpoint's and the options this run's.
     """
     from ebmm.build import resolve_checkpoint
 
@@ -126,14 +128,19 @@ def _initialise_from(memory: TrainableMemory, config: Config, device: torch.devi
         memory.load_state_dict(tensors)
         return
     model, old = config.model, saved.model
-    energy_fields = ("kind", "energy", "energy_args", "pattern_shape")  # a baseline has no energy fields: None
+    energy_fields = ("kind", "energy", "pattern_shape")  # a baseline has no energy fields: None
     differ = [name for name in energy_fields if getattr(old, name, None) != getattr(model, name, None)]
     if differ or not isinstance(model, EBMMConfig):
         fields = ", ".join(f"model.{name}" for name in differ) or f"model.kind = {model.kind!r} (a learned baseline)"
         raise ValueError(f"train.init_from={config.train.init_from}: its model config differs from this run's in "
                          f"{fields}; a run can start from another's energy only when the energy is the same")
     energy = {name[len("energy."):]: value for name, value in tensors.items() if name.startswith("energy.")}
-    memory.energy.load_state_dict(energy)  # type: ignore[attr-defined]
+    try:
+        memory.energy.load_state_dict(energy)  # type: ignore[attr-defined]
+    except RuntimeError as error:
+        raise ValueError(f"train.init_from={config.train.init_from}: its energy's parameters do not fit this run's "
+                         f"energy (model.energy_args {getattr(old, 'energy_args', None)} there, {model.energy_args} "
+                         f"here): {error}") from error
 
 
 def _initialise_from_data(memory: TrainableMemory, task: Any, device: torch.device) -> None:

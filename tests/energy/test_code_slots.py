@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from ebmm.energy.base import reading
 from ebmm.energy.code_slots import CodeSlotEnergy
 from ebmm.memory import EnergyMemory
 
@@ -71,3 +72,67 @@ def test_bad_arguments_are_named() -> None:
         CodeSlotEnergy(slots=0)
     with pytest.raises(ValueError, match="expected patterns of 16"):
         CodeSlotEnergy(dim=16, code=4).scores(torch.zeros(2, 8))
+
+
+def closed_memory(close: bool) -> EnergyMemory:
+    torch.manual_seed(0)
+    energy = CodeSlotEnergy(dim=32, slots=8, code=32, novelty=8.0, priority=10.0, read_closes_free_slots=close)
+    return EnergyMemory(energy, (32,), write_steps=1, read_steps=10, write_terms=["energy"],
+                        write_rate_init=(1.0, 1e-4, 1e-4), write_reduction="sum", write_chunk=1,
+                        read_step_init=0.5, read_step_decay_init=0.999, momentum_init=0.01)
+
+
+def test_closing_free_slots_at_read_stops_free_slot_capture() -> None:
+    # 10 flipped bits put a query 0.5·4·10 = 20 from its own slot, above b = 8: with the free slots
+    # open the query settles on a free slot and comes back unchanged; closed, it is recalled exactly.
+    patterns = strings(2, 2, seed=4)
+    queries = patterns.clone()
+    queries[..., :10] = 1 - queries[..., :10]
+    for close, expected_errors in ((False, 10.0), (True, 0.0)):
+        mem = closed_memory(close)
+        state = mem.write(patterns)
+        assert int(mem.energy.written().sum()) == 0  # type: ignore[operator]  # θ̄ itself: nothing written
+        read = mem.read(queries, state).patterns
+        errors = ((read > 0.5) != (patterns > 0.5)).float().sum(-1)
+        assert torch.equal(errors, torch.full_like(errors, expected_errors))
+
+
+def test_closed_slots_change_only_reads_and_only_free_slots() -> None:
+    energy = CodeSlotEnergy(dim=16, slots=3, code=8, novelty=5.0, priority=2.0, read_closes_free_slots=True)
+    x = torch.rand(4, 16)
+    unwritten = energy(x)
+    with reading(energy):  # nothing written: nothing to close, the energy is unchanged (and finite)
+        torch.testing.assert_close(energy(x), unwritten)
+    with torch.no_grad():
+        energy.memory.weight[1] = 3.0
+    open_energy = energy(x)
+    beta = energy.log_beta.exp()
+    with reading(energy):
+        closed = energy(x)
+    assert energy.reading is False  # restored after the block
+    torch.testing.assert_close(closed, energy.scores(x)[:, 1])  # only the written slot is left
+    assert (open_energy < closed).all()  # the open energy also counts the free slots
+    torch.testing.assert_close(open_energy, -torch.logsumexp(-beta * energy.scores(x), -1) / beta)
+
+
+def test_checkpointed_read_closes_the_same_slots_when_it_recomputes() -> None:
+    patterns = strings(2, 3, seed=5)
+    queries = patterns.clone()
+    queries[..., :10] = 1 - queries[..., :10]
+    grads = []
+    for use_checkpoint in (False, True):
+        mem = closed_memory(True)
+        state = mem.write(patterns, "second_order")
+        out = mem.read(queries, state, "second_order", checkpoint=use_checkpoint).patterns
+        loss = (out - patterns).pow(2).sum()
+        grads.append(torch.autograd.grad(loss, [p for p in mem.parameters() if p.requires_grad], allow_unused=True))
+    for plain, recomputed in zip(*grads, strict=True):
+        if plain is None:
+            assert recomputed is None
+        else:
+            torch.testing.assert_close(plain, recomputed)
+
+
+def test_read_closes_free_slots_must_be_a_bool() -> None:
+    with pytest.raises(ValueError, match="read_closes_free_slots"):
+        CodeSlotEnergy(read_closes_free_slots="yes")  # type: ignore[arg-type]

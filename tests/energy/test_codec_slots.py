@@ -115,3 +115,16 @@ def test_bad_arguments_are_named() -> None:
         CodecSlotEnergy(SHAPE, window=3)(torch.zeros(2, 1, 4, 4))
     with pytest.raises(ValueError, match="initialise needs images"):
         CodecSlotEnergy(SHAPE, window=3).initialise(torch.zeros(3, 1, 4, 4))
+
+
+def test_fewer_images_than_slots_read_from_written_slots_only_when_free_slots_close() -> None:
+    train = images(5, seed=1)
+    patterns = train[:2].unsqueeze(0)  # 2 images in 5 slots: 3 free slots score b = -100 in the write
+    queries = patterns.clone()
+    queries[..., 2:5, 3:6] = 1 - queries[..., 2:5, 3:6]
+    errors = {}
+    for close in (False, True):
+        memory = memory_for(train, slots=5, code=8, read_closes_free_slots=close)  # type: ignore[arg-type]
+        read = memory.read(queries, memory.write(patterns)).patterns
+        errors[close] = int(((read > 0.5) != (patterns > 0.5)).sum())
+    assert errors == {False: 18, True: 0}  # open: the free slots (b far below) hold the read in place

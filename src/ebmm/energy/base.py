@@ -5,11 +5,16 @@ An energy network takes ``x`` of shape ``(..., *pattern_shape)`` and returns ene
 and *static* ("slow") weights, which are meta-learned and fixed at write time. By default the
 writable weights are the parameters of every submodule named ``memory`` (the paper's
 convention); any predicate over parameter names can be given instead.
+
+An energy may also behave differently while it is read (e.g. a slot energy that closes its free
+slots): a module with a boolean ``reading`` attribute gets ``reading = True`` for the duration of
+``EnergyMemory.read`` (``reading``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import torch
 from torch import nn
@@ -52,3 +57,17 @@ def count_floats(tensors: dict[str, torch.Tensor], batch_dims: int = 0) -> int:
     for value in tensors.values():
         total += int(torch.Size(value.shape[batch_dims:]).numel())
     return total
+
+
+@contextmanager
+def reading(energy: nn.Module) -> Iterator[None]:
+    """Set ``reading = True`` on every submodule of ``energy`` that has that attribute, for the block."""
+    modules = [module for module in energy.modules() if hasattr(module, "reading")]
+    before = [module.reading for module in modules]
+    for module in modules:
+        setattr(module, "reading", True)  # noqa: B010  (a plain attribute, not a parameter)
+    try:
+        yield
+    finally:
+        for module, value in zip(modules, before, strict=True):
+            setattr(module, "reading", value)  # noqa: B010

@@ -19,6 +19,11 @@ never share a slot by chance, as they do among 63 sign keys. Reading moves ``x``
 approaches the best slot's code (projected onto [0, 1]): the query's bits fill in the ``dim − code``
 directions the code does not hold. ``b`` sits between the score of a corrupted query against its
 own slot and that of a new string against another string's slot; it is learned.
+
+With fewer strings than slots, a heavily corrupted query can score closer to ``b`` than to its own
+slot and settle on a free slot, which returns the query unchanged. ``read_closes_free_slots`` leaves
+free slots out of the log-sum-exp while reading (``ebmm.energy.free_slots.close_free_slots``): the
+write still sees them and the read only sees written slots.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import math
 import torch
 from torch import nn
 
-from ebmm.energy.free_slots import free_slot_scores, written_slots
+from ebmm.energy.free_slots import close_free_slots, free_slot_scores, written_slots
 
 
 class CodeSlotEnergy(nn.Module):
@@ -39,6 +44,7 @@ class CodeSlotEnergy(nn.Module):
             ``code <= dim``.
         beta, novelty, priority: initial β, b and ε (learned). empty_radius: σ, the radius around
             θ̄ = 0 inside which a slot counts as free. seed: the projection's random draw.
+        read_closes_free_slots: free slots leave the energy while ``EnergyMemory`` reads (see the module docstring).
     """
 
     def __init__(
@@ -51,6 +57,7 @@ class CodeSlotEnergy(nn.Module):
         priority: float = 10.0,
         empty_radius: float = 0.5,
         seed: int = 0,
+        read_closes_free_slots: bool = False,
     ):
         super().__init__()
         for name, value in (("dim", dim), ("slots", slots), ("code", code)):
@@ -63,7 +70,11 @@ class CodeSlotEnergy(nn.Module):
                 raise ValueError(f"{label} must be positive, got {scalar}")
         generator = torch.Generator().manual_seed(seed)
         basis, _ = torch.linalg.qr(torch.randn(dim, code, generator=generator))
+        if not isinstance(read_closes_free_slots, bool):
+            raise ValueError(f"read_closes_free_slots must be true or false, got {read_closes_free_slots!r}")
         self.dim = dim
+        self.read_closes_free_slots = read_closes_free_slots
+        self.reading = False
         self.empty_radius = float(empty_radius)
         self.projection = nn.Parameter(basis.T.contiguous())  # (code, dim), orthonormal rows
         self.memory = nn.Linear(code, slots, bias=False)
@@ -88,4 +99,7 @@ class CodeSlotEnergy(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         beta = self.log_beta.exp()
-        return -torch.logsumexp(-beta * self.scores(x), dim=-1) / beta
+        logits = -beta * self.scores(x)
+        if self.reading and self.read_closes_free_slots:
+            logits = close_free_slots(logits, self.written())
+        return -torch.logsumexp(logits, dim=-1) / beta

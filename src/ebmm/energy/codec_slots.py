@@ -41,7 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ebmm.energy.free_slots import free_slot_scores, written_slots
+from ebmm.energy.free_slots import close_free_slots, free_slot_scores, written_slots
 from ebmm.energy.image_codecs import CODECS, ImageCodec, LinearCodec
 
 
@@ -60,6 +60,8 @@ class CodecSlotEnergy(nn.Module):
         beta, fit_weight, kappa, correct_scale: initial β, α, κ, λ (all learned, kept positive).
         novelty, priority: initial b and ε of the free-slot score (learned).
         empty_radius: σ, the radius around θ̄ = 0 within which a slot counts as free.
+        read_closes_free_slots: free slots leave the energy while ``EnergyMemory`` reads, so that a memory
+            holding fewer images than slots reads from written slots only (``close_free_slots``).
     """
 
     def __init__(
@@ -79,8 +81,13 @@ class CodecSlotEnergy(nn.Module):
         novelty: float = -100.0,
         priority: float = 10.0,
         empty_radius: float = 0.5,
+        read_closes_free_slots: bool = False,
     ):
         super().__init__()
+        if not isinstance(read_closes_free_slots, bool):
+            raise ValueError(f"read_closes_free_slots must be true or false, got {read_closes_free_slots!r}")
+        self.read_closes_free_slots = read_closes_free_slots
+        self.reading = False
         if len(shape) != 3:
             raise ValueError(f"shape must be (C, H, W), got {tuple(shape)}")
         if slots < 1 or code < 1:
@@ -155,8 +162,11 @@ class CodecSlotEnergy(nn.Module):
             raise ValueError(f"expected images of shape (..., {', '.join(map(str, self.shape))}), got {tuple(x.shape)}")
         beta = self.log_beta.exp()
         scores, worst = self._terms(x)
-        attract = -torch.logsumexp(-beta * scores, dim=-1) / beta
-        weight = torch.softmax(-beta * scores, dim=-1) * self.written()
+        logits = -beta * scores
+        if self.reading and self.read_closes_free_slots:
+            logits = close_free_slots(logits, self.written())
+        attract = -torch.logsumexp(logits, dim=-1) / beta
+        weight = torch.softmax(logits, dim=-1) * self.written()
         return attract + self.log_correct_scale.exp() * (weight * worst).sum(-1)
 
 

@@ -4,6 +4,11 @@ Shared by the slot energies written online (``CodecSlotEnergy``, ``CodeSlotEnerg
 code has left a ball of radius σ around θ̄ = 0 is *written*; a free slot k scores ``b + ε·f_k``, where
 ``f_k`` counts the free slots before it, so the first free slot is the cheapest. Both are functions
 of the codes with no gradient: they decide where a write goes without pushing any code.
+
+A free slot is the write's "new pattern" option. A read assumes its query was written, so an energy
+built with ``read_closes_free_slots`` drops its free slots from the log-sum-exp while
+``EnergyMemory`` reads (``close_free_slots``): a query can no longer settle on a free slot, which
+returns nothing. ``ebmm.energy.base.reading`` sets the energy's ``reading`` attribute.
 """
 
 from __future__ import annotations
@@ -20,3 +25,12 @@ def free_slot_scores(written: torch.Tensor, novelty: torch.Tensor, priority: tor
     """``b + ε·f_k`` per slot (``written`` from ``written_slots``); only free slots use it."""
     free = 1 - written
     return novelty + priority * (torch.cumsum(free, 0) - free)
+
+
+def close_free_slots(logits: torch.Tensor, written: torch.Tensor) -> torch.Tensor:
+    """``logits`` ``(..., slots)`` (``−β·S``) with every free slot at −∞, unless no slot is written.
+
+    Masking the logits rather than the scores keeps every gradient finite (∂(−β·S)/∂β at S = +∞
+    would be 0·∞)."""
+    closed = (written == 0) & (written.sum() > 0)
+    return logits.masked_fill(closed, float("-inf"))
