@@ -72,15 +72,19 @@ if [[ $parts == *" mnist_refine "* ]]; then
       --json results/images/omniglot_to_mnist_refine.json --plot results/images/omniglot_to_mnist_refine.png
 fi
 # The learned baselines equally equipped with the conv-codec EBMMs (their frozen codecs, their memory
-# sizes, their read-out; trained by scripts/train_codec_baselines.sh into BASELINE_RUNS) beside the
+# sizes, their read-out; trained by scripts/train_codec_baselines.sh into BASELINE_RUNS, the best
+# learning rate of each on train-split episodes) beside the
 # unrefined conv-codec checkpoints and the same-codec references, at 2,304 / 4,608 / 9,216 floats.
 for dataset in omniglot cifar10; do
   if [[ $parts == *" ${dataset}_codec_baselines "* ]]; then
     learned=()
     for code in 36 72 144; do
       for model in memory_networks hopfield_code mann kanerva; do
-        run=${BASELINE_RUNS:-runs/codec_baselines}/${dataset}_${model}_codec_c$code
-        complete "$run" && learned+=(--learned "${model}_codec_c$code=$run")
+        name=${BASELINE_RUNS:-runs/codec_baselines}/${dataset}_${model}_codec_c$code
+        finished=()
+        for run in "$name" "$name"_lr*; do complete "$run" && finished+=("$run"); done
+        # of the learning rates swept (scripts/train_codec_baselines.sh LRS), the run best on train-split episodes
+        [ ${#finished[@]} -gt 0 ] && learned+=(--learned "${model}_codec_c$code=$(python -m experiments.tuning pick "${finished[@]}")")
       done
     done
     ebmm bench images --dataset "$dataset" --data-dir "$data" "${common[@]}" --no-train-gap --codec-sizes 2304,4608,9216 \
