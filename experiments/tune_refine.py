@@ -1,15 +1,20 @@
-"""Choose the refine steps' rate and momentum of a memory on *train*-split episodes of its own task.
+"""Choose the refine steps' rate and momentum, or other write/read settings, of a memory on
+*train*-split episodes of its own task.
 
     python -m experiments.tune_refine CHECKPOINT --data-dir ../shared/data \\
         --steps 30 --rates 0.0005,0.001,0.002,0.004,0.008 --momenta 0.9 \\
         --json results/images/refine_tuning/NAME.json
+    python -m experiments.tune_refine CHECKPOINT --grid 'read_steps=[20,40,80]' \\
+        --grid 'momentum_init=[0.01,0.5]' --json ...
 
-The checkpoint's energy and write/read rules stay as trained; ``refine_steps`` R steps with one
-rate (energy term; the other terms keep the write's rates) and one momentum are added
-(``EnergyMemory(refine_steps=...)``) and every pair of the grid is scored by the mean error of a
-read after writing the same seeded train-split episodes (test images are never seen; binary
-strings have one distribution), averaged over the memory loads N (default: the checkpoint's
-``task.patterns``). R = 0 is scored too, as the checkpoint itself.
+The checkpoint's energy and write/read rules stay as trained. ``--rates`` adds R = ``--steps``
+refine steps with one rate (energy term; the other terms keep the write's rates) and one momentum
+(``EnergyMemory(refine_steps=...)``); ``--grid FIELD=[...]`` tries values of any other ``[model]``
+field (``with_overrides``: a parameter the field initialises, or whose shape it changes, starts
+from the new value; every other parameter is the checkpoint's). Every point of the product of the
+grids is scored by the mean error of a read after writing the same seeded train-split episodes
+(test images are never seen; binary strings have one distribution), averaged over the memory loads
+N (default: the checkpoint's ``task.patterns``). The checkpoint itself is scored too.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from __future__ import annotations
 import argparse
 import copy
 import dataclasses
+import itertools
+import json
 import sys
 import time
 from typing import Any
@@ -31,20 +38,51 @@ from ebmm.memory import EnergyMemory
 from ebmm.run_folder import CheckpointFolder
 from ebmm.tasks import METRICS, BinaryTask, ImageTask, build_task
 
+# The parameters each [model] field initialises: an override of the field starts them afresh.
+FIELD_PARAMETERS = {
+    "write_rate_init": ("write_rate_raw",), "refine_rate_init": ("refine_rate_raw",),
+    "refine_momentum_init": ("refine_momentum_raw",), "read_step_init": ("read_step_raw",),
+    "read_step_decay_init": ("read_decay_raw",), "momentum_init": ("momentum_raw",),
+    "momentum_decay_init": ("momentum_decay_raw",),
+}
+ENERGY_FIELDS = ("kind", "energy", "pattern_shape")
+
+
+def with_overrides(checkpoint: str, overrides: dict[str, Any]) -> EnergyMemory:
+    """The checkpoint's memory with ``overrides`` of its ``[model]`` fields (e.g. ``read_steps``).
+
+    The energy's parameters are the checkpoint's (``energy_args`` may change only options that keep
+    them). Of the write/read parameters, those a changed field initialises (``FIELD_PARAMETERS``) or
+    whose shape changed (e.g. the read schedule when ``read_steps`` changes) start from the
+    overridden config; the others keep the checkpoint's values.
+    """
+    base, config = load_memory(checkpoint)
+    model = config.ebmm_model("tuning")
+    for name in overrides:
+        if name in ENERGY_FIELDS or not hasattr(model, name):
+            raise ValueError(f"cannot tune model.{name}: not a write/read field of {type(model).__name__}")
+    memory = build_memory(dataclasses.replace(model, **overrides))
+    assert isinstance(memory, EnergyMemory) and isinstance(base, EnergyMemory)
+    restart = {param for name in overrides for param in FIELD_PARAMETERS.get(name, ())}
+    fresh, saved = memory.state_dict(), base.state_dict()
+    kept = {name: value for name, value in saved.items()
+            if name in fresh and fresh[name].shape == value.shape and name not in restart}
+    if any(name.startswith("energy.") and name not in kept for name in fresh):
+        raise ValueError(f"{checkpoint}: the overrides {overrides} change the energy's parameters")
+    memory.load_state_dict({**fresh, **kept})
+    return memory
+
+
+def refine_overrides(checkpoint: str, steps: int, rate: float, momentum: float) -> dict[str, Any]:
+    """The ``[model]`` overrides that add ``steps`` refine steps at ``rate`` (energy term; the other
+    terms keep the write's rates) and ``momentum``."""
+    rates = [rate, *checkpoint_config(checkpoint).ebmm_model("refine-step tuning").write_rate_init[1:]]
+    return {"refine_steps": steps, "refine_rate_init": rates, "refine_momentum_init": momentum}
+
 
 def with_refinement(checkpoint: str, steps: int, rate: float, momentum: float) -> EnergyMemory:
     """The checkpoint's memory with ``steps`` refine steps at ``rate`` (energy term) and ``momentum``."""
-    base, config = load_memory(checkpoint)
-    model = config.ebmm_model("refine-step tuning")
-    rates = [rate, *model.write_rate_init[1:]]
-    model = dataclasses.replace(model, refine_steps=steps, refine_rate_init=rates,
-                                refine_momentum_init=momentum)
-    memory = build_memory(model)
-    assert isinstance(memory, EnergyMemory) and isinstance(base, EnergyMemory)
-    missing, unexpected = memory.load_state_dict(base.state_dict(), strict=False)
-    if unexpected or any(not name.startswith("refine_") for name in missing):
-        raise ValueError(f"{checkpoint}: parameters do not match (missing {missing}, unexpected {unexpected})")
-    return memory
+    return with_overrides(checkpoint, refine_overrides(checkpoint, steps, rate, momentum))
 
 
 def checkpoint_config(checkpoint: str) -> Config:
@@ -65,10 +103,16 @@ def checkpoint_task(config: Config, dataset: str | None = None, data_dir: str | 
     return build_task(config)
 
 
-def tune(checkpoint: str, task: BinaryTask | ImageTask, steps: int, rates: list[float], momenta: list[float],
+def refine_grid(steps: int, rates: list[float], momenta: list[float]) -> list[dict[str, Any]]:
+    """The refine points of the CLI's ``--steps/--rates/--momenta``, as trial labels."""
+    return [{"refine_steps": steps, "rate": rate, "momentum": momentum} for momentum in momenta for rate in rates]
+
+
+def tune(checkpoint: str, task: BinaryTask | ImageTask, trials: list[dict[str, Any]],
          episodes: int, counts: list[int], seed: int) -> dict[str, Any]:
-    """Score every (rate, momentum) of the grid by the mean error over ``counts`` (patterns per
-    episode) on train-split episodes; returns the record with the best pair."""
+    """Score every trial (a dict of ``[model]`` overrides; ``rate``/``momentum`` with ``refine_steps``
+    stand for the refine steps' energy-term rate and momentum) by the mean error over ``counts``
+    (patterns per episode) on train-split episodes; returns the record with the best trial."""
     generator = torch.Generator().manual_seed(seed)
     batches = {count: task.sample(episodes, count, generator, "train") for count in counts}
     metric = METRICS[task.metric_name]
@@ -80,25 +124,38 @@ def tune(checkpoint: str, task: BinaryTask | ImageTask, steps: int, rates: list[
 
     base, _ = load_memory(checkpoint)
     assert isinstance(base, EnergyMemory)
-    unrefined = score(base)
-    print(f"{checkpoint}: R = 0: {_mean(unrefined):.3f} {_cells(unrefined)}", flush=True)
-    trials: list[dict[str, Any]] = []
-    for momentum in momenta:
-        for rate in rates:
-            memory = with_refinement(checkpoint, steps, rate, momentum)
-            tic = time.perf_counter()
-            per_count = score(memory)
-            trials.append({"rate": rate, "momentum": momentum, "error": _mean(per_count),
-                           "per_count": {str(n): v for n, v in per_count.items()},
-                           "seconds": time.perf_counter() - tic})
-            print(f"  R = {steps}, rate {rate:g}, momentum {momentum:g}: {_mean(per_count):.3f} {_cells(per_count)}",
-                  flush=True)
-    best = min(trials, key=lambda trial: trial["error"])
+    unchanged = score(base)
+    print(f"{checkpoint}: as shipped: {_mean(unchanged):.3f} {_cells(unchanged)}", flush=True)
+    records: list[dict[str, Any]] = []
+    for trial in trials:
+        memory = _build(checkpoint, trial)
+        tic = time.perf_counter()
+        per_count = score(memory)
+        records.append({**trial, "error": _mean(per_count), "per_count": {str(n): v for n, v in per_count.items()},
+                        "seconds": time.perf_counter() - tic})
+        print(f"  {_label(trial)}: {_mean(per_count):.3f} {_cells(per_count)}", flush=True)
+    best = min(records, key=lambda record: record["error"])
+    refine_steps = {trial.get("refine_steps") for trial in trials} - {None}
     return {"checkpoint": checkpoint, "dataset": getattr(task, "dataset", "binary"), "split": "train",
             "episodes": episodes, "patterns": counts if len(counts) > 1 else counts[0], "seed": seed,
-            "refine_steps": steps, "unrefined_error": _mean(unrefined),
-            "unrefined_per_count": {str(n): v for n, v in unrefined.items()}, "trials": trials, "best": best,
-            "metric": task.metric_name}
+            "refine_steps": refine_steps.pop() if len(refine_steps) == 1 else None,
+            "unrefined_error": _mean(unchanged), "unrefined_per_count": {str(n): v for n, v in unchanged.items()},
+            "trials": records, "best": best, "metric": task.metric_name}
+
+
+def _build(checkpoint: str, trial: dict[str, Any]) -> EnergyMemory:
+    overrides = {name: value for name, value in trial.items() if name not in ("refine_steps", "rate", "momentum")}
+    if "rate" in trial:
+        overrides.update(refine_overrides(checkpoint, trial["refine_steps"], trial["rate"], trial["momentum"]))
+    return with_overrides(checkpoint, overrides)
+
+
+def _label(trial: dict[str, Any]) -> str:
+    parts = []
+    if "rate" in trial:
+        parts.append(f"R = {trial['refine_steps']}, rate {trial['rate']:g}, momentum {trial['momentum']:g}")
+    parts += [f"{name} {value}" for name, value in trial.items() if name not in ("refine_steps", "rate", "momentum")]
+    return ", ".join(parts)
 
 
 def _mean(per_count: dict[int, float]) -> float:
@@ -115,8 +172,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", default=None, help="image dataset (default: the checkpoint's task.data)")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--steps", type=int, default=30, help="refine steps R (default 30)")
-    parser.add_argument("--rates", default="0.0005,0.001,0.002,0.004,0.008",
-                        help="comma-separated refine rates (energy term) to try")
+    parser.add_argument("--rates", default=None,
+                        help="comma-separated refine rates (energy term) to try (none: no refine steps added)")
+    parser.add_argument("--grid", action="append", default=[], metavar="FIELD=[V,...]",
+                        help="a [model] field and the JSON list of values to try (repeatable; the grid is the product)")
     parser.add_argument("--momenta", default="0.9", help="comma-separated momenta in (0, 1) to try")
     parser.add_argument("--episodes", type=int, default=2, help="train-split episodes scored per N (default 2)")
     parser.add_argument("--patterns", default=None,
@@ -128,20 +187,35 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     try:
-        rates = [float(r) for r in args.rates.split(",")]
+        rates = [float(r) for r in args.rates.split(",")] if args.rates else []
         momenta = [float(m) for m in args.momenta.split(",")]
     except ValueError as error:
         parser.error(f"--rates and --momenta take comma-separated numbers: {error}")
+    axes: list[list[dict[str, Any]]] = [refine_grid(args.steps, rates, momenta)] if rates else []
+    for spec in args.grid:
+        field, _, values = spec.partition("=")
+        try:
+            candidates = json.loads(values)
+        except json.JSONDecodeError as error:
+            parser.error(f"--grid {spec!r}: the values must be a JSON list, e.g. read_steps=[20,40] ({error})")
+        if not field or not isinstance(candidates, list) or not candidates:
+            parser.error(f"--grid {spec!r}: expected FIELD=[V,...] with at least one value")
+        axes.append([{field.strip(): value} for value in candidates])
+    if not axes:
+        parser.error("nothing to tune: give --rates (refine steps) and/or --grid FIELD=[...]")
+    trials = [{k: v for point in product for k, v in point.items()} for product in itertools.product(*axes)]
     config = checkpoint_config(args.checkpoint)
     task = checkpoint_task(config, args.dataset, args.data_dir, args.block_size)
     counts = [int(n) for n in args.patterns.split(",")] if args.patterns else list(config.task.patterns)
-    record = tune(args.checkpoint, task, args.steps, rates, momenta, args.episodes, counts, args.seed)
+    try:
+        record = tune(args.checkpoint, task, trials, args.episodes, counts, args.seed)
+    except ValueError as error:
+        parser.error(str(error))
     given = sys.argv[1:] if argv is None else argv
     record.update(command=" ".join(["python -m experiments.tune_refine", *given]),
                   revision=git_revision())
     best = record["best"]
-    print(f"best: rate {best['rate']:g}, momentum {best['momentum']:g}: {best['error']:.3f} "
-          f"(R = 0: {record['unrefined_error']:.3f})")
+    print(f"best: {_label(best)}: {best['error']:.3f} (as shipped: {record['unrefined_error']:.3f})")
     if args.json:
         save_json(args.json, record)
     return 0
