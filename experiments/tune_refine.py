@@ -154,7 +154,8 @@ def _label(trial: dict[str, Any]) -> str:
     parts = []
     if "rate" in trial:
         parts.append(f"R = {trial['refine_steps']}, rate {trial['rate']:g}, momentum {trial['momentum']:g}")
-    parts += [f"{name} {value}" for name, value in trial.items() if name not in ("refine_steps", "rate", "momentum")]
+    record = ("refine_steps", "rate", "momentum", "error", "per_count", "seconds")  # not overrides
+    parts += [f"{name} {value}" for name, value in trial.items() if name not in record]
     return ", ".join(parts)
 
 

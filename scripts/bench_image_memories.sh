@@ -4,7 +4,7 @@
 # nothing-written errors, and the Omniglot -> MNIST transfer. Both families: the conv codec
 # (*_conv_codec_slots_c*) and the PCA codec (*_codec_slots_c*); every checkpoint also brings its
 # same-codec reference codec_nn[name].
-# Usage: [PARTS="omniglot cifar10 ... omniglot_refine cifar10_refine omniglot_codec_baselines cifar10_codec_baselines"] \
+# Usage: [PARTS="omniglot cifar10 ... skimage64_refine omniglot_refine cifar10_refine omniglot_codec_baselines cifar10_codec_baselines"] \
 #        [BASELINE_RUNS=runs/codec_baselines] scripts/bench_image_memories.sh DATA_DIR [EPISODES]
 #   PARTS picks the parts to run (e.g. two invocations side by side on a 2-core machine).
 #   DATA_DIR holds omniglot/ and cifar10/ (e.g. ../shared/data); MNIST is prepared into
@@ -13,7 +13,7 @@ set -euo pipefail
 data=${1:?usage: scripts/bench_image_memories.sh DATA_DIR [EPISODES]}
 episodes=${2:-20}
 common=(--episodes "$episodes" --seed 2026 --patterns 64 --block-size 16 --quantize 8,4 --no-classical)
-parts=" ${PARTS:-omniglot cifar10 demo mnist skimage64 omniglot_long cifar10_long omniglot_refine cifar10_refine mnist_refine omniglot_codec_baselines cifar10_codec_baselines} "
+parts=" ${PARTS:-omniglot cifar10 demo mnist skimage64 skimage64_refine omniglot_long cifar10_long omniglot_refine cifar10_refine mnist_refine omniglot_codec_baselines cifar10_codec_baselines} "
 mkdir -p results/images
 [[ $parts == *" omniglot "* ]] && ebmm bench images --dataset omniglot --data-dir "$data" "${common[@]}" \
     --checkpoints checkpoints/omniglot_conv_codec_slots_c{36,72,144,256} checkpoints/omniglot_codec_slots_c{36,72,144,256} \
@@ -40,6 +40,12 @@ if [[ $parts == *" skimage64 "* ]]; then
   ebmm bench images --dataset skimage --episodes "$episodes" --seed 2026 --patterns 16 --block-size 16 \
       --quantize 8,4 --no-classical --checkpoints checkpoints/skimage64_conv_codec_slots checkpoints/skimage64_conv_d8 \
       --json results/images/skimage64.json --plot results/images/skimage64.png
+fi
+# The same with refined writes (30 refine steps; checkpoints/skimage64_conv_codec_refine) beside the unrefined one.
+if [[ $parts == *" skimage64_refine "* ]]; then
+  ebmm bench images --dataset skimage --episodes "$episodes" --seed 2026 --patterns 16 --block-size 16 \
+      --quantize 8,4 --no-classical --checkpoints checkpoints/skimage64_conv_codec_refine checkpoints/skimage64_conv_codec_slots \
+      checkpoints/skimage64_conv_d8 --json results/images/skimage64_refine.json --plot results/images/skimage64_refine.png
 fi
 # Omniglot at 9,216 / 16,384 floats with the codec fitted 12,000 steps instead of 6,000, beside the
 # 6,000-step checkpoints on the same episodes.
