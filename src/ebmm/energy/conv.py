@@ -1,8 +1,8 @@
 """Image energies of the paper's appendix: EBMM conv, EBMM FC and the larger ImageNet-64 variant.
 
 All of them read images ``(..., C, H, W)`` in [0, 1] and return one energy each. Normalisation is
-LayerNorm over each feature map (``MapNorm``), never batch statistics, so every image's
-energy is independent of the others in its batch.
+LayerNorm over each feature map (``ebmm.energy.norm.MapNorm``), never batch statistics, so every
+image's energy is independent of the others in its batch.
 
 Writable weights (the memory) follow docs/method.md#energies-shipped:
 
@@ -31,31 +31,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ebmm.energy.base import he_init_
+from ebmm.energy.norm import layer_norm
 
 HEADS = ("gated", "reconstruct")
-
-
-class MapNorm(nn.Module):
-    """LayerNorm over a whole feature map (channels and positions) with a per-channel affine map.
-
-    The same as ``nn.GroupNorm(1, C)``, written out because ``group_norm`` has no ``vmap`` rule.
-    """
-
-    def __init__(self, channels: int, eps: float = 1e-5):
-        super().__init__()
-        self.weight = nn.Parameter(torch.ones(channels, 1, 1))
-        self.bias = nn.Parameter(torch.zeros(channels, 1, 1))
-        self.eps = eps
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        mean = x.mean(dim=(-3, -2, -1), keepdim=True)
-        var = (x - mean).pow(2).mean(dim=(-3, -2, -1), keepdim=True)
-        return (x - mean) * torch.rsqrt(var + self.eps) * self.weight + self.bias
-
-
-def layer_norm(channels: int) -> MapNorm:
-    """LayerNorm over a whole feature map (channels and positions), with per-channel affine."""
-    return MapNorm(channels)
 
 
 class ResBlock(nn.Module):
