@@ -9,9 +9,9 @@ common=(--set train.steps=250 --set 'task.patterns=[16]' --set 'train.eval_patte
         --set train.eval_every=250 --set train.eval_episodes=8 --quiet)
 export OMP_NUM_THREADS=1
 ebmm train --config configs/omniglot_conv_d4.toml --out "$runs/weights" "${common[@]}"
-ebmm train --config configs/omniglot_conv_d4.toml --out "$runs/plain" --set model.energy_args.pixel_weights=false "${common[@]}"
-ebmm train --config configs/omniglot_conv_d4.toml --out "$runs/quartic" --set model.energy_args.pixel_weights=false \
-    --set model.energy_args.residual_power=4.0 "${common[@]}"
+ebmm train --config configs/omniglot_conv_d4.toml --out "$runs/plain" --set model.energy_args.head.pixel_weights=false "${common[@]}"
+ebmm train --config configs/omniglot_conv_d4.toml --out "$runs/quartic" --set model.energy_args.head.pixel_weights=false \
+    --set model.energy_args.head.residual_power=4.0 "${common[@]}"
 for run in weights plain quartic; do
   echo "$run"; python scripts/memory_use.py "$runs/$run" 16 6
 done

@@ -25,7 +25,7 @@ name = "tiny_conv"
 
 [model]
 energy = "conv"
-energy_args = {{ memory_width = 2, channels = [4], bottleneck_mid = 8, bottleneck_out = 8, static_filters = 4, head = "reconstruct", pixel_weights = true }}
+energy_args = {{ memory_width = 2, channels = [4], bottleneck_mid = 8, bottleneck_out = 8, static_filters = 4, head = {{ kind = "reconstruct", pixel_weights = true }} }}
 pattern_shape = [1, 32, 32]
 write_steps = 1
 read_steps = 2

@@ -373,3 +373,109 @@ def test_old_spelling_overrides_set_the_new_keys(tmp_path: Path) -> None:
     assert model == BaselineConfig(kind="mann", args={"budget": 64, "code": 8})
     with pytest.raises(ValueError, match=r"model.pattern_dim .* must be an integer, got 'x'"):
         load_config(None, ["model.pattern_dim=x"])
+
+
+# ---------------------------------------------------------------- old spellings: the conv energy's flat head options
+IMAGE_TASK = {"data": "omniglot", "corruption": "block_noise", "corruption_args": {"size": 4}}
+TINY_CONV = {"memory_width": 2, "channels": [4], "bottleneck_mid": 4, "bottleneck_out": 6}
+
+
+def image_model(energy: str, energy_args: dict[str, object]) -> EBMMConfig:
+    config = config_from_dict({"model": {"energy": energy, "energy_args": energy_args, "pattern_shape": [1, 8, 8]},
+                               "task": IMAGE_TASK})
+    assert isinstance(config.model, EBMMConfig)
+    return config.model
+
+
+@pytest.mark.parametrize("energy, old, new", [
+    ("conv", {**TINY_CONV, "head": "reconstruct", "pixel_weights": True, "weight_floor": 0.05},
+     {**TINY_CONV, "head": {"kind": "reconstruct", "pixel_weights": True, "weight_floor": 0.05}}),
+    ("conv", {"head": "reconstruct", "residual_power": 4.0, "memory_width": 2},
+     {"head": {"kind": "reconstruct", "residual_power": 4.0}, "memory_width": 2}),
+    ("conv", {"hops": 2, "readout": 8}, {"head": {"kind": "gated", "hops": 2, "readout": 8}}),  # the old default head
+    ("conv_imagenet64", {"memory_width": 2, "hops": 2}, {"memory_width": 2, "head": {"kind": "gated", "hops": 2}}),
+    ("conv", {"head": {"kind": "gated", "hops": 2}, "readout": 8}, {"head": {"kind": "gated", "hops": 2, "readout": 8}}),
+    ("conv", {"head": {"kind": "reconstruct", "residual_power": 3.0}, "residual_power": 3.0},
+     {"head": {"kind": "reconstruct", "residual_power": 3.0}}),  # given in both places, agreeing
+    ("conv", {"head": "gated", "pixel_weights": False, "weight_floor": 0.05, "residual_power": 2.0, "hops": 2},
+     {"head": {"kind": "gated", "hops": 2}}),  # the other head's options at their defaults: the old energy ignored them
+    ("conv", {"head": "reconstruct", "hops": 3}, {"head": {"kind": "reconstruct"}}),
+    ("conv", {"head": "gated", "memory_width": 2}, {"head": "gated", "memory_width": 2}),  # nothing to move
+])
+def test_flat_head_options_of_a_conv_energy_load_as_a_head_spec(energy: str, old: dict, new: dict) -> None:
+    upgraded = image_model(energy, old)
+    assert upgraded.energy_args == new
+    assert upgraded == image_model(energy, new)
+    assert config_from_dict(Config(model=upgraded, task=TaskConfig(**IMAGE_TASK)).to_dict()).model == upgraded
+
+
+def test_options_of_other_energies_stay_where_they_are() -> None:
+    fc = config_from_dict({"model": {"energy": "fc", "energy_args": {"hops": 2, "readout": 8},
+                                     "pattern_shape": [1, 32, 32]}, "task": IMAGE_TASK}).model
+    assert isinstance(fc, EBMMConfig) and fc.energy_args == {"hops": 2, "readout": 8}
+    rnn = config_from_dict({"model": {"energy": "gated_rnn", "energy_args": {"hidden": 8, "hops": 2}}}).model
+    assert isinstance(rnn, EBMMConfig) and rnn.energy_args == {"hidden": 8, "hops": 2}
+
+
+@pytest.mark.parametrize("old, match", [
+    ({"head": "gated", "residual_power": 4.0},
+     r"model.energy_args.residual_power = 4.0 is an option of the 'reconstruct' head, but the head is 'gated'"),
+    ({"pixel_weights": True}, r"model.energy_args.pixel_weights = True is an option of the 'reconstruct' head"),
+    ({"head": "reconstruct", "hops": 5}, r"model.energy_args.hops = 5 is an option of the 'gated' head"),
+    ({"head": {"kind": "reconstruct", "residual_power": 4.0}, "residual_power": 3.0},
+     r"model.energy_args.residual_power = 3.0 \(the old spelling of model.energy_args.head.residual_power\) "
+     r"contradicts model.energy_args.head.residual_power = 4.0"),
+])
+def test_a_flat_head_option_that_does_not_fit_its_head_raises(old: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        image_model("conv", old)
+
+
+def test_flat_and_nested_spellings_build_the_same_energies() -> None:
+    import torch
+
+    from ebmm.build import build_memory
+
+    x = torch.rand(3, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    for options in ({"head": "reconstruct", "pixel_weights": True, "weight_floor": 0.2, "residual_power": 3.0},
+                    {"head": "gated", "hidden": 3, "hops": 2, "readout": 8}):
+        flat = {**TINY_CONV, **options}
+        spec = {"kind": options["head"], **{k: v for k, v in options.items() if k != "head"}}
+        energies = []
+        for args in (flat, {**TINY_CONV, "head": spec}):
+            torch.manual_seed(0)
+            memory = build_memory(image_model("conv", args))
+            with torch.no_grad():
+                energies.append(memory.energy(x))
+        torch.testing.assert_close(energies[0], energies[1], atol=0, rtol=0)
+    torch.manual_seed(0)  # the options matter: without them the energies differ
+    plain = build_memory(image_model("conv", {**TINY_CONV, "head": "reconstruct", "pixel_weights": True}))
+    with torch.no_grad():
+        assert not torch.equal(plain.energy(x), energies[0])
+
+
+def test_an_old_conv_toml_file_loads_as_its_new_spelling(tmp_path: Path) -> None:
+    task = '[task]\ndata = "omniglot"\ncorruption = "block_noise"\ncorruption_args = { size = 4 }\n'
+    old = write(tmp_path, '[model]\nenergy = "conv"\npattern_shape = [1, 8, 8]\nenergy_args = { memory_width = 2, '
+                          'head = "reconstruct", pixel_weights = true, weight_floor = 0.05 }\n' + task, "old.toml")
+    new = write(tmp_path, '[model]\nenergy = "conv"\npattern_shape = [1, 8, 8]\nenergy_args = { memory_width = 2, '
+                          'head = { kind = "reconstruct", pixel_weights = true, weight_floor = 0.05 } }\n' + task, "new.toml")
+    assert load_config(old) == load_config(new)
+
+
+def test_a_flat_head_option_override_sets_the_head_spec(tmp_path: Path) -> None:
+    """An override in the flat spelling replaces the option in the file's head spec, whichever spelling the file uses."""
+    task = '[task]\ndata = "omniglot"\ncorruption = "block_noise"\ncorruption_args = { size = 4 }\n'
+    new = write(tmp_path, '[model]\nenergy = "conv"\npattern_shape = [1, 8, 8]\nenergy_args = { memory_width = 2, '
+                          'head = { kind = "reconstruct", pixel_weights = true } }\n' + task, "new.toml")
+    old = write(tmp_path, '[model]\nenergy = "conv"\npattern_shape = [1, 8, 8]\nenergy_args = { memory_width = 2, '
+                          'head = "reconstruct", pixel_weights = true }\n' + task, "old.toml")
+    short = write(tmp_path, '[model]\nenergy = "conv"\npattern_shape = [1, 8, 8]\nenergy_args = { memory_width = 2, '
+                            'head = "reconstruct" }\n' + task, "short.toml")
+    expected = {"memory_width": 2, "head": {"kind": "reconstruct", "pixel_weights": False, "residual_power": 4.0}}
+    for path in (new, old):
+        for overrides in (["model.energy_args.pixel_weights=false", "model.energy_args.residual_power=4.0"],
+                          ["model.energy_args.head.pixel_weights=false", "model.energy_args.head.residual_power=4.0"]):
+            assert load_config(path, overrides).model.energy_args == expected, (path.name, overrides)
+    expected["head"] = {"kind": "reconstruct", "residual_power": 4.0}
+    assert load_config(short, ["model.energy_args.residual_power=4.0"]).model.energy_args == expected

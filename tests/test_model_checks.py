@@ -49,7 +49,7 @@ def test_nested_tables_and_forwarded_arguments_pass() -> None:
     config = load_config(None, [*IMAGES, 'model.energy="codec_slots"',
                                 "model.energy_args={slots=4, code=8, codec=\"conv\", codec_args={width=32}}"])
     assert config.model.energy_args["codec_args"] == {"width": 32}
-    load_config(None, [*IMAGES, 'model.energy="conv_imagenet64"', "model.energy_args={memory_width=2, hops=2}"])
+    load_config(None, [*IMAGES, 'model.energy="conv_imagenet64"', "model.energy_args={memory_width=2, head={kind=\"gated\", hops=2}}"])
     load_config(None, ['model.kind="kanerva"', "model.args={budget=64, codec={hidden=8}}"])
 
 

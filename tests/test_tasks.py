@@ -53,7 +53,7 @@ def write_omniglot_zip(root: Path, alphabets: int = 2, characters: int = 5, draw
 def tiny_memory(side: int = 8, channels: int = 1) -> EnergyMemory:
     torch.manual_seed(0)
     energy = ConvEnergy(shape=(channels, side, side), channels=(4,), bottleneck_mid=4, bottleneck_out=6, memory_width=2,
-                        head="reconstruct", pixel_weights=True)
+                        head={"kind": "reconstruct", "pixel_weights": True})
     return EnergyMemory(energy, (channels, side, side), write_steps=1, read_steps=2, write_terms=["energy", "prior"],
                         write_rate_init=[0.05, 0.001, 0.001])
 

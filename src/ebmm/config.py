@@ -354,7 +354,7 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
     if isinstance(data.get("model"), dict):
         data["model"] = upgrade_model_table(data["model"])
     for text in overrides:
-        keys, value = upgrade_override(*parse_override(text))
+        keys, value = upgrade_override(*parse_override(text), data.get("model"))
         target = data
         for key in keys[:-1]:
             target = target.setdefault(key, {})

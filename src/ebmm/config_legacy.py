@@ -5,6 +5,11 @@ folders' ``config.json``, older TOML files) spell the tag ``memory`` (absent: ``
 baseline's arguments ``memory_args`` and a vector's length ``pattern_dim``. ``upgrade_model_table``
 maps them onto ``kind``, ``args`` and ``pattern_shape = [pattern_dim]``; ``upgrade_override`` does
 the same for a ``--set`` override's key. An old key beside its new spelling must agree with it.
+
+Configs written before the conv energy's heads were parts of their own (``ebmm.energy.heads``) give
+the head's options beside ``head`` in ``energy_args`` (``head = "reconstruct", pixel_weights = true``);
+they move into the head spec (``head = { kind = "reconstruct", pixel_weights = true }``), and an
+override of such a key sets it in the spec.
 """
 
 from __future__ import annotations
@@ -18,6 +23,12 @@ from ebmm.config import EBMMConfig
 
 RENAMED = {"memory": "kind", "memory_args": "args"}  # old key -> new key, same value
 OLD_PATTERN_DIM = 128  # the old default, which saved configs carry beside an image's pattern_shape
+CONV_ENERGIES = ("conv", "conv_imagenet64")  # the energies built on ConvEnergy
+OLD_HEAD_OPTIONS: dict[str, dict[str, Any]] = {  # per head kind, the options ConvEnergy took beside head, and their defaults
+    "gated": {"hidden": None, "hops": 3, "readout": 1024},
+    "reconstruct": {"pixel_weights": False, "weight_floor": 0.05, "residual_power": 2.0},
+}
+OLD_HEAD_KEYS = {key: kind for kind, options in OLD_HEAD_OPTIONS.items() for key in options}  # option -> its head
 
 
 def upgrade_model_table(table: Mapping[str, Any]) -> dict[str, Any]:
@@ -34,14 +45,24 @@ def upgrade_model_table(table: Mapping[str, Any]) -> dict[str, Any]:
         _drop_ebmm_defaults(model)
     if old_args and model.get("kind", "ebmm") == "ebmm" and model.get("args") == {}:
         del model["args"]  # an old EBMM config saved an empty memory_args
+    if model.get("energy") in CONV_ENERGIES and isinstance(model.get("energy_args"), dict):
+        model["energy_args"] = _nest_head_options(model["energy_args"])
     return model
 
 
-def upgrade_override(keys: list[str], value: Any) -> tuple[list[str], Any]:
+def upgrade_override(keys: list[str], value: Any, model: Mapping[str, Any] | None = None) -> tuple[list[str], Any]:
     """A ``--set`` override's key path and value in the current spelling (``model.pattern_dim=16``
-    becomes ``model.pattern_shape=[16]``, ``model.memory_args.budget=64`` becomes ``model.args.budget=64``)."""
+    becomes ``model.pattern_shape=[16]``, ``model.memory_args.budget=64`` becomes ``model.args.budget=64``).
+
+    ``model`` is the ``[model]`` table the override applies to: where it holds a conv energy whose
+    ``head`` is a table, ``model.energy_args.hops=2`` sets ``model.energy_args.head.hops``. (Beside a
+    head given by its kind alone the key stays where it is, and ``upgrade_model_table`` moves it.)"""
     if len(keys) < 2 or keys[0] != "model":
         return keys, value
+    if len(keys) == 3 and keys[1] == "energy_args" and keys[2] in OLD_HEAD_KEYS and model is not None:
+        args = model.get("energy_args")
+        if model.get("energy") in CONV_ENERGIES and isinstance(args, dict) and isinstance(args.get("head"), dict):
+            return ["model", "energy_args", "head", keys[2]], value
     if keys[1] in RENAMED:
         return ["model", RENAMED[keys[1]], *keys[2:]], value
     if keys == ["model", "pattern_dim"]:
@@ -89,3 +110,29 @@ def _drop_ebmm_defaults(model: dict[str, Any]) -> None:
 
 
 _MISSING = object()
+
+
+def _nest_head_options(args: dict[str, Any]) -> dict[str, Any]:
+    """A conv energy's ``energy_args`` with the head options given beside ``head`` (default ``"gated"``)
+    moved into its spec. An option of the other head was ignored by the old energy: at its old default
+    it is dropped, any other value refused. An option given in both places must agree."""
+    flat = [key for key in args if key in OLD_HEAD_KEYS]
+    head = args.get("head", "gated")
+    spec = {"kind": head} if isinstance(head, str) else dict(head) if isinstance(head, dict) else None
+    if not flat or spec is None or spec.get("kind") not in OLD_HEAD_OPTIONS:
+        return args  # nothing to move, or a head the energy will refuse by name
+    kind = spec["kind"]
+    for key in flat:
+        value, owner = args[key], OLD_HEAD_KEYS[key]
+        where = f"model.energy_args.{key} = {value!r}"
+        if owner != kind:
+            if value == OLD_HEAD_OPTIONS[owner][key]:
+                continue
+            raise ValueError(f"{where} is an option of the {owner!r} head, but the head is {kind!r}; remove it")
+        if key in spec and spec[key] != value:
+            raise ValueError(f"{where} (the old spelling of model.energy_args.head.{key}) contradicts "
+                             f"model.energy_args.head.{key} = {spec[key]!r}; give model.energy_args.head.{key} only")
+        spec[key] = value
+    upgraded = {key: spec if key == "head" else value for key, value in args.items() if key not in OLD_HEAD_KEYS}
+    upgraded["head"] = spec  # appended where the old table had no head
+    return upgraded

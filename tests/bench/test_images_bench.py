@@ -34,7 +34,7 @@ from ebmm.memory import EnergyMemory, MemoryState
 PNG = b"\x89PNG\r\n\x1a\n"
 SHAPE = (1, 32, 32)
 TINY_ARGS = ("{memory_width=2, channels=[4], bottleneck_mid=4, bottleneck_out=6, static_filters=4, "
-             "head=\"reconstruct\", pixel_weights=true}")
+             "head={kind=\"reconstruct\", pixel_weights=true}}")
 TINY_FLOATS = 2 * 3 * 3 * 4 * 2
 
 

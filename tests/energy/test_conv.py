@@ -1,19 +1,30 @@
 """ebmm.energy.conv: memory sizes of docs/method.md#energies-shipped, shapes, per-image independence, gradients,
-the reconstruct head's formula, argument errors, and the energies inside an EnergyMemory."""
+the reconstruct head's formula, argument errors, the energies inside an EnergyMemory, and the shipped conv
+checkpoints (saved before heads were parts of their own) loading with their energies."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ebmm.build import load_memory
+from ebmm.checkpoint import load_tensors
 from ebmm.energy.base import count_floats, writable_names
-from ebmm.energy.conv import ConvEnergy, FCEnergy, MapNorm, imagenet64_energy
+from ebmm.energy.conv import ConvEnergy, FCEnergy, imagenet64_energy
+from ebmm.energy.heads import GatedHead, ReconstructHead
 from ebmm.energy.registry import build_energy
 from ebmm.memory import EnergyMemory, MemoryState
 
 SHAPE = (1, 8, 8)
+REPO = Path(__file__).resolve().parents[2]
+CONV_CHECKPOINTS = [folder for folder in sorted((REPO / "checkpoints").iterdir())
+                    if (folder / "config.json").is_file()
+                    and json.loads((folder / "config.json").read_text())["model"].get("energy") == "conv"]
 
 
 def memory_floats(energy: torch.nn.Module) -> int:
@@ -22,13 +33,12 @@ def memory_floats(energy: torch.nn.Module) -> int:
 
 
 def tiny(head: str = "reconstruct", pixel_weights: bool = True, **kwargs) -> ConvEnergy:
-    """A ConvEnergy on 1×8×8 images: one ResBlock (8 → 4) and a downsampling bottleneck (4 → 2)."""
+    """A ConvEnergy on 1×8×8 images: one ResBlock (8 → 4) and a downsampling bottleneck (4 → 2); the
+    head's options among ``kwargs`` go into its spec."""
+    options = {key: kwargs.pop(key) for key in ("weight_floor", "residual_power", "hops", "hidden") if key in kwargs}
+    spec = {"kind": head, **({"pixel_weights": pixel_weights} if head == "reconstruct" else {"readout": 8}), **options}
     settings_ = dict(shape=SHAPE, channels=(4,), bottleneck_mid=4, bottleneck_out=6, memory_width=2,
-                     downsample=(False, True), head=head)
-    if head == "reconstruct":
-        settings_["pixel_weights"] = pixel_weights
-    else:
-        settings_["readout"] = 8
+                     downsample=(False, True), head=spec)
     settings_.update(kwargs)
     return ConvEnergy(**settings_)
 
@@ -41,8 +51,8 @@ def test_conv_memory_floats_match_method(d: int, floats: int) -> None:
     assert floats == 2 * 3 * 3 * 64 * d
     torch.manual_seed(0)
     paper = ConvEnergy(memory_width=d)
-    narrow = ConvEnergy(memory_width=d, channels=(16, 32), static_filters=32 - d, head="reconstruct",
-                        pixel_weights=True)
+    narrow = ConvEnergy(memory_width=d, channels=(16, 32), static_filters=32 - d,
+                        head={"kind": "reconstruct", "pixel_weights": True})
     for energy in (paper, narrow):
         assert memory_floats(energy) == floats
         assert writable_names(energy) == [
@@ -80,6 +90,17 @@ def test_imagenet64_memory_floats() -> None:
     assert out.shape == (1,) and torch.isfinite(out).all()
 
 
+def test_imagenet64_gated_head_defaults_to_hidden_256_unless_its_spec_says() -> None:
+    torch.manual_seed(0)
+    small = dict(shape=(3, 16, 16), memory_width=2)
+    assert imagenet64_energy(**small).head.hops.hidden == 256
+    tuned = imagenet64_energy(**small, head={"kind": "gated", "hops": 1})
+    assert tuned.head.hops.hidden == 256 and tuned.head.hops.hops == 1
+    assert imagenet64_energy(**small, head={"kind": "gated", "hidden": 8}).head.hops.hidden == 8
+    rebuilt = imagenet64_energy(**small, head="reconstruct")
+    assert rebuilt.head_kind == "reconstruct" and rebuilt(torch.rand(2, 3, 16, 16)).shape == (2,)
+
+
 # ---------------------------------------------------------------- shapes
 
 
@@ -88,7 +109,7 @@ def test_imagenet64_memory_floats() -> None:
     [
         (lambda: ConvEnergy(memory_width=2), (1, 32, 32)),
         (lambda: ConvEnergy(shape=(3, 32, 32), memory_width=4, channels=(16, 32), static_filters=28,
-                            head="reconstruct", pixel_weights=True), (3, 32, 32)),
+                            head={"kind": "reconstruct", "pixel_weights": True}), (3, 32, 32)),
         (lambda: FCEnergy(memory_width=12), (1, 32, 32)),
     ],
     ids=["conv-gated", "conv-reconstruct", "fc"],
@@ -147,31 +168,6 @@ def test_energy_of_an_image_ignores_the_rest_of_the_batch(make) -> None:
     torch.testing.assert_close(reordered.flip(0), together, atol=1e-5, rtol=1e-5)
 
 
-# ---------------------------------------------------------------- MapNorm
-
-
-@pytest.mark.parametrize("channels", [1, 3, 6])
-def test_map_norm_equals_group_norm_with_one_group(channels: int) -> None:
-    torch.manual_seed(0)
-    norm = MapNorm(channels)
-    with torch.no_grad():
-        norm.weight.copy_(torch.randn(channels, 1, 1))
-        norm.bias.copy_(torch.randn(channels, 1, 1))
-    reference = torch.nn.GroupNorm(1, channels, eps=norm.eps)
-    with torch.no_grad():
-        reference.weight.copy_(norm.weight.flatten())
-        reference.bias.copy_(norm.bias.flatten())
-    x = torch.randn(4, channels, 5, 7) * 3 + 1
-    torch.testing.assert_close(norm(x), reference(x), atol=1e-5, rtol=1e-5)
-
-
-def test_map_norm_works_under_vmap() -> None:
-    torch.manual_seed(0)
-    norm = MapNorm(3)
-    x = torch.randn(2, 4, 3, 5, 5)
-    torch.testing.assert_close(torch.func.vmap(norm)(x), norm(x.reshape(8, 3, 5, 5)).reshape(x.shape))
-
-
 # ---------------------------------------------------------------- gradients
 
 
@@ -201,7 +197,7 @@ def test_reconstruct_head_with_pixel_weights_matches_hand_computation(floor: flo
     x = torch.rand(2, 3, *SHAPE)
     with torch.no_grad():
         r = energy.reconstruct(x)
-        w = energy.pixel_weights(x.reshape(-1, *SHAPE)).reshape(x.shape)
+        w = energy.head.pixel_weights(x.reshape(-1, *SHAPE)).reshape(x.shape)
         expected = 0.5 * ((floor + (1 - floor) * torch.sigmoid(w)) * (x - r).pow(2)).flatten(2).sum(-1)
         torch.testing.assert_close(energy(x), expected, atol=1e-5, rtol=1e-5)
 
@@ -209,7 +205,7 @@ def test_reconstruct_head_with_pixel_weights_matches_hand_computation(floor: flo
 def test_reconstruct_head_without_pixel_weights_is_half_squared_residual() -> None:
     torch.manual_seed(0)
     energy = tiny("reconstruct", False)
-    assert energy.pixel_weights is None
+    assert energy.head.pixel_weights is None
     x = torch.rand(4, *SHAPE)
     with torch.no_grad():
         expected = 0.5 * (x - energy.reconstruct(x)).pow(2).flatten(1).sum(-1)
@@ -246,8 +242,8 @@ def test_clear_errors() -> None:
         tiny(shape=(1, 6, 8))
     with pytest.raises(ValueError, match="not divisible"):
         FCEnergy(shape=(1, 20, 20))
-    with pytest.raises(ValueError, match="pixel_weights needs head='reconstruct'"):
-        ConvEnergy(head="gated", pixel_weights=True)
+    with pytest.raises(ValueError, match=r"head.pixel_weights: not an option of the 'gated' head"):
+        ConvEnergy(head={"kind": "gated", "pixel_weights": True})
     with pytest.raises(ValueError, match="memory_width"):
         ConvEnergy(memory_width=0)
     with pytest.raises(ValueError, match="memory_width"):
@@ -259,13 +255,15 @@ def test_clear_errors() -> None:
     with pytest.raises(ValueError, match=r"shape must be \(C, H, W\)"):
         ConvEnergy(shape=(32, 32))
     with pytest.raises(ValueError, match="weight_floor"):
-        ConvEnergy(head="reconstruct", pixel_weights=True, weight_floor=1.0)
+        ConvEnergy(head={"kind": "reconstruct", "pixel_weights": True, "weight_floor": 1.0})
     with pytest.raises(ValueError, match="exceed"):
         ConvEnergy(memory_width=200)
     with pytest.raises(ValueError, match="hops"):
-        ConvEnergy(hops=0)
-    with pytest.raises(ValueError, match="reconstruct\\(\\) needs head='reconstruct'"):
+        ConvEnergy(head={"kind": "gated", "hops": 0})
+    with pytest.raises(ValueError, match="reconstruct\\(\\) needs head='reconstruct'; this energy's head is 'gated'"):
         tiny("gated").reconstruct(torch.rand(1, *SHAPE))
+    with pytest.raises(TypeError, match="pixel_weights"):  # the old flat spelling is the config loader's to upgrade
+        ConvEnergy(head="reconstruct", pixel_weights=True)
 
 
 # ---------------------------------------------------------------- inside EnergyMemory
@@ -337,7 +335,8 @@ def test_registry_builds_the_image_energies() -> None:
     conv = build_energy("conv", shape=(1, 32, 32), memory_width=2)
     assert isinstance(conv, ConvEnergy) and memory_floats(conv) == 2304 and conv.head_kind == "gated"
     narrow = build_energy("conv", shape=(3, 32, 32), memory_width=8, channels=[16, 32], bottleneck_mid=64,
-                          static_filters=24, head="reconstruct", pixel_weights=True, weight_floor=0.05)
+                          static_filters=24, head={"kind": "reconstruct", "pixel_weights": True, "weight_floor": 0.05})
+    assert narrow.head_kind == "reconstruct" and narrow.head.pixel_weights is not None
     assert memory_floats(narrow) == 9216 and narrow.shape == (3, 32, 32)
     fc = build_energy("fc", shape=(1, 32, 32), memory_width=12)
     assert isinstance(fc, FCEnergy) and memory_floats(fc) == 3072
@@ -350,9 +349,77 @@ def test_registry_builds_the_image_energies() -> None:
         build_energy("conv_imagenet64", bogus=1)
     with pytest.raises(ValueError, match="not divisible"):
         build_energy("conv", shape=(1, 28, 28))
+    with pytest.raises(ValueError, match=r"head.hop: not an option of the 'gated' head"):
+        build_energy("conv", shape=(1, 32, 32), head={"kind": "gated", "hop": 2})
 
 
 def test_reconstruct_head_rejects_an_encoder_that_never_downsamples() -> None:
     with pytest.raises(ValueError, match="downsamples"):
         ConvEnergy(shape=(1, 8, 8), channels=(), downsample=(False, False), head="reconstruct",
                    bottleneck_mid=4, bottleneck_out=6, memory_width=2)
+
+
+# ---------------------------------------------------------------- the head as a part; checkpoints saved before
+
+
+def test_the_head_is_a_submodule_and_its_parameters_follow_the_encoders() -> None:
+    gated, rebuilt = tiny("gated"), tiny("reconstruct")
+    assert isinstance(gated.head, GatedHead) and isinstance(rebuilt.head, ReconstructHead)
+    for energy, parts in ((gated, ("hops", "readout", "out")), (rebuilt, ("decoder", "pixel_weights"))):
+        names = [name for name, _ in energy.named_parameters()]
+        heads = [name.split(".")[1] for name in names if name.startswith("head.")]
+        assert names[: len(names) - len(heads)] == [n for n in names if n.startswith("encoder.")]
+        assert list(dict.fromkeys(heads)) == list(parts)
+
+
+@pytest.mark.parametrize("head", ["gated", "reconstruct"])
+def test_a_state_dict_with_the_old_top_level_head_names_loads(head: str) -> None:
+    """Before heads were modules, their parts sat at the energy's top level (``readout.weight``)."""
+    torch.manual_seed(0)
+    trained = tiny(head)
+    old = {name.removeprefix("head."): value.clone() for name, value in trained.state_dict().items()}
+    assert any(name.startswith(("readout.", "decoder.")) for name in old)
+    torch.manual_seed(1)
+    fresh = tiny(head)
+    fresh.load_state_dict(old)  # strict: every old name lands on a parameter
+    x = torch.rand(3, *SHAPE)
+    with torch.no_grad():
+        assert not torch.equal(tiny(head)(x), trained(x))  # a fresh build differs: the load did the work
+        torch.testing.assert_close(fresh(x), trained(x), atol=0, rtol=0)
+    inside = EnergyMemory(tiny(head), SHAPE)  # under a prefix, as in a checkpoint of a whole memory
+    inside.load_state_dict({**{f"energy.{n}": v for n, v in old.items()},
+                            **{n: v for n, v in inside.state_dict().items() if not n.startswith("energy.")}})
+    torch.testing.assert_close(inside.energy.head.state_dict(), trained.head.state_dict(), atol=0, rtol=0)
+
+
+def _old_energy_args(saved: dict) -> tuple[dict, dict]:
+    """A conv checkpoint's saved flat ``energy_args``, read by hand: the encoder's arguments and the head spec."""
+    head_keys = {"hidden", "hops", "readout", "pixel_weights", "weight_floor", "residual_power"}
+    encoder = {k: v for k, v in saved.items() if k not in head_keys | {"head"}}
+    return encoder, {"kind": saved.get("head", "gated"), **{k: v for k, v in saved.items() if k in head_keys}}
+
+
+def test_the_shipped_conv_checkpoints_are_found() -> None:
+    assert len(CONV_CHECKPOINTS) >= 9
+    assert any("quartic" in folder.name for folder in CONV_CHECKPOINTS)
+
+
+@pytest.mark.parametrize("folder", CONV_CHECKPOINTS, ids=[folder.name for folder in CONV_CHECKPOINTS])
+def test_a_shipped_conv_checkpoint_loads_with_its_energies(folder: Path) -> None:
+    """``load_memory`` (the legacy config upgrade and the state-dict renames) gives the energies of the same
+    weights put by hand into an energy built from the saved arguments."""
+    saved = json.loads((folder / "config.json").read_text())["model"]
+    assert "head" in saved["energy_args"] and not isinstance(saved["energy_args"]["head"], dict)  # the old spelling
+    memory, config = load_memory(folder)
+    shape = tuple(config.model.pattern_shape)
+    encoder, head = _old_energy_args(saved["energy_args"])
+    assert config.model.energy_args["head"] == head
+    fresh = ConvEnergy(shape=shape, **encoder, head=head)
+    tensors = {name.removeprefix("energy."): value for name, value in load_tensors(folder / "model.safetensors").items()
+               if name.startswith("energy.")}
+    fresh.encoder.load_state_dict({n.removeprefix("encoder."): v for n, v in tensors.items() if n.startswith("encoder.")})
+    fresh.head.load_state_dict({n: v for n, v in tensors.items() if not n.startswith("encoder.")})  # old top-level names
+    assert memory.energy.head.residual_power == head.get("residual_power", 2.0)
+    x = torch.rand(2, *shape, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        torch.testing.assert_close(memory.energy(x), fresh(x), atol=0, rtol=0)

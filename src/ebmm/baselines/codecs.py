@@ -20,7 +20,8 @@ import torch
 from torch import nn
 
 from ebmm.energy.base import he_init_
-from ebmm.energy.conv import ConvDecoder, ConvEncoder
+from ebmm.energy.conv import ConvEncoder
+from ebmm.energy.heads import ConvDecoder
 
 
 class VectorCodec(nn.Module):

@@ -1,8 +1,8 @@
 """Image energies of the paper's appendix: EBMM conv, EBMM FC and the larger ImageNet-64 variant.
 
 All of them read images ``(..., C, H, W)`` in [0, 1] and return one energy each. Normalisation is
-LayerNorm over each feature map (``MapNorm``), never batch statistics, so every image's
-energy is independent of the others in its batch.
+LayerNorm over each feature map (``ebmm.energy.norm.MapNorm``), never batch statistics, so every
+image's energy is independent of the others in its batch.
 
 Writable weights (the memory) follow docs/method.md#energies-shipped:
 
@@ -11,14 +11,16 @@ Writable weights (the memory) follow docs/method.md#energies-shipped:
   (``bottleneck_mid = 64``: d = 2, 4, 8 give 2,304, 4,608, 9,216 floats).
 - **fc**: a writable ``Linear(256, d)`` beside a static ``Linear(256, 512 − d)``; memory = 256·d.
 
-Two heads turn the features into an energy:
+A head (``ebmm.energy.heads``) turns the features into an energy; ``head`` takes a head spec, its
+kind alone or a table of its options:
 
 - ``"gated"`` (the paper): gated recurrent hops on the feature map, ``tanh(Linear(1024))``, then
-  ``Linear(1)``;
+  ``Linear(1)``; options ``hidden``, ``hops``, ``readout``;
 - ``"reconstruct"``: a transposed-convolution decoder mirroring the encoder and
   ``E(x) = ½‖x − decoder(encoder(x))‖²``. Its read gradient contains ``x − decoder(encoder(x))``,
   so it is a denoiser from the start of meta-training; this is the CPU-sized variant that keeps the
-  paper's writable layers and memory accounting (see the configs).
+  paper's writable layers and memory accounting (see the configs). Options ``pixel_weights``,
+  ``weight_floor``, ``residual_power``, e.g. ``head = {"kind": "reconstruct", "pixel_weights": True}``.
 """
 
 from __future__ import annotations
@@ -31,31 +33,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ebmm.energy.base import he_init_
-
-HEADS = ("gated", "reconstruct")
-
-
-class MapNorm(nn.Module):
-    """LayerNorm over a whole feature map (channels and positions) with a per-channel affine map.
-
-    The same as ``nn.GroupNorm(1, C)``, written out because ``group_norm`` has no ``vmap`` rule.
-    """
-
-    def __init__(self, channels: int, eps: float = 1e-5):
-        super().__init__()
-        self.weight = nn.Parameter(torch.ones(channels, 1, 1))
-        self.bias = nn.Parameter(torch.zeros(channels, 1, 1))
-        self.eps = eps
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        mean = x.mean(dim=(-3, -2, -1), keepdim=True)
-        var = (x - mean).pow(2).mean(dim=(-3, -2, -1), keepdim=True)
-        return (x - mean) * torch.rsqrt(var + self.eps) * self.weight + self.bias
-
-
-def layer_norm(channels: int) -> MapNorm:
-    """LayerNorm over a whole feature map (channels and positions), with per-channel affine."""
-    return MapNorm(channels)
+from ebmm.energy.heads import ConvHead, EncoderLayout, GatedHops, HeadSpec, ReconstructHead, build_head, parse_head
+from ebmm.energy.norm import layer_norm
 
 
 class ResBlock(nn.Module):
@@ -151,63 +130,6 @@ class ConvEncoder(nn.Module):
         return h
 
 
-class GatedHops(nn.Module):
-    """``hops`` update-gated steps on a state driven by features (paper appendix):
-    ``z = [features, state]; u = σ(gate(z)); state = norm(state + u·(tanh(candidate(z)) − state))``.
-
-    The state starts at zero with ``hidden`` entries along ``axis`` (the channel axis: −3 for
-    feature maps, −1 for vectors); build one with ``GatedHops.conv`` or ``GatedHops.linear``.
-    """
-
-    def __init__(self, candidate: nn.Module, gate: nn.Module, norm: nn.Module, hidden: int, hops: int, axis: int):
-        super().__init__()
-        if hops < 1:
-            raise ValueError(f"hops must be >= 1, got {hops}")
-        self.candidate, self.gate, self.norm = candidate, gate, norm
-        self.hidden, self.hops, self.axis = hidden, hops, axis
-
-    @classmethod
-    def conv(cls, feature_channels: int, hidden: int, hops: int) -> GatedHops:
-        """Convolutional hops on a ``hidden``-channel map: 3×3 candidate, 1×1 gate, map LayerNorm."""
-        width = feature_channels + hidden
-        return cls(nn.Conv2d(width, hidden, 3, padding=1), nn.Conv2d(width, hidden, 1), layer_norm(hidden),
-                   hidden, hops, axis=-3)
-
-    @classmethod
-    def linear(cls, width: int, hops: int) -> GatedHops:
-        """Fully connected hops on a ``width`` state driven by ``width`` features, with LayerNorm."""
-        return cls(nn.Linear(2 * width, width), nn.Linear(2 * width, width), nn.LayerNorm(width), width, hops, axis=-1)
-
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        shape = list(features.shape)
-        shape[self.axis] = self.hidden
-        state = features.new_zeros(shape)
-        for _ in range(self.hops):
-            z = torch.cat([features, state], dim=self.axis)
-            update = torch.sigmoid(self.gate(z))
-            state = self.norm(state + update * (torch.tanh(self.candidate(z)) - state))
-        return state
-
-
-class ConvDecoder(nn.Module):
-    """Transposed mirror of the encoder's resolution changes: features → image in (0, 1)."""
-
-    def __init__(self, feature_channels: int, channels: Sequence[int], out_channels: int, upsamplings: int):
-        super().__init__()
-        widths = list(reversed(channels))[:upsamplings] if channels else []
-        widths += [widths[-1] if widths else feature_channels] * (upsamplings - len(widths))
-        layers: list[nn.Module] = []
-        width = feature_channels
-        for c in widths[:-1]:
-            layers += [nn.ConvTranspose2d(width, c, 4, stride=2, padding=1), layer_norm(c), nn.Tanh()]
-            width = c
-        layers.append(nn.ConvTranspose2d(width, out_channels, 4, stride=2, padding=1))
-        self.net = nn.Sequential(*layers)
-
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.net(features))
-
-
 def _flatten_images(x: torch.Tensor, shape: tuple[int, ...]) -> tuple[torch.Tensor, tuple[int, ...]]:
     if tuple(x.shape[-3:]) != shape:
         raise ValueError(f"expected images of shape (..., {', '.join(map(str, shape))}), got {tuple(x.shape)}")
@@ -226,15 +148,10 @@ class ConvEnergy(nn.Module):
         static_filters: static filters beside the writable ones in each split convolution
             (default ``bottleneck_out − d``); fewer make a CPU-sized variant with the same memory.
         downsample: for each bottleneck, whether it halves the resolution (paper: no, yes).
-        head: ``"gated"`` (paper) or ``"reconstruct"`` (see the module docstring).
-        hidden, hops, readout: the gated head's state channels, hops and readout width.
-        pixel_weights: for the reconstruct head, weigh each pixel's squared residual by
-            ``floor + σ(w(x))``, with ``w`` a small full-resolution convolutional branch, so that
-            the energy can ignore pixels it judges clean and a read changes only the rest.
-        weight_floor: the smallest pixel weight; it keeps every pixel in the writing loss.
-        residual_power: p in ``E = (1/p) Σ w |x − r|^p`` (reconstruct head; 2 = squared error).
-            p > 2 makes a read move pixels with large residuals (noise) far more than pixels with
-            small ones, without weighing clean pixels down in the writing loss.
+        head: a head spec (``ebmm.energy.heads``): ``"gated"`` (paper) or ``"reconstruct"`` with
+            their defaults, or a mapping ``{"kind": ..., **options}``: ``hidden``, ``hops``,
+            ``readout`` for ``GatedHead``; ``pixel_weights``, ``weight_floor``, ``residual_power``
+            for ``ReconstructHead``.
     """
 
     def __init__(
@@ -246,76 +163,55 @@ class ConvEnergy(nn.Module):
         bottleneck_out: int = 128,
         static_filters: int | None = None,
         downsample: Sequence[bool] = (False, True),
-        head: str = "gated",
-        hidden: int | None = None,
-        hops: int = 3,
-        readout: int = 1024,
-        pixel_weights: bool = False,
-        weight_floor: float = 0.05,
-        residual_power: float = 2.0,
+        head: HeadSpec = "gated",
     ):
         super().__init__()
         if len(shape) != 3:
             raise ValueError(f"shape must be (C, H, W), got {tuple(shape)}")
-        if pixel_weights and head != "reconstruct":
-            raise ValueError("pixel_weights needs head='reconstruct'")
-        if not 0.0 <= weight_floor < 1.0:
-            raise ValueError(f"weight_floor must be in [0, 1), got {weight_floor}")
-        if residual_power < 1.0:
-            raise ValueError(f"residual_power must be >= 1, got {residual_power}")
-        self.residual_power = float(residual_power)
-        if head not in HEADS:
-            raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+        parse_head(head)  # a bad spec fails before anything is built
         if memory_width < 1:
             raise ValueError(f"memory_width must be >= 1, got {memory_width}")
         self.shape = tuple(int(s) for s in shape)
-        factor = 2 ** (len(channels) + sum(bool(d) for d in downsample))
+        downsamplings = len(channels) + sum(bool(d) for d in downsample)
+        factor = 2**downsamplings
         c, h, w = self.shape
         if h % factor or w % factor:
             raise ValueError(f"image size {h}x{w} is not divisible by the encoder's downsampling {factor}")
         self.encoder = ConvEncoder(c, channels, bottleneck_mid, bottleneck_out, memory_width,
                                    [bool(d) for d in downsample], static_filters)
-        features = self.encoder.out_channels
-        self.head_kind = head
-        if head == "gated":
-            hidden = features if hidden is None else hidden
-            self.hops = GatedHops.conv(features, hidden, hops)
-            self.readout = nn.Linear(hidden * (h // factor) * (w // factor), readout)
-            self.out = nn.Linear(readout, 1)
-        else:
-            if factor == 1:
-                raise ValueError("the reconstruct head needs an encoder that downsamples at least once")
-            self.decoder = ConvDecoder(features, channels, c, factor.bit_length() - 1)
-        self.weight_floor = weight_floor
-        self.pixel_weights = (
-            nn.Sequential(nn.Conv2d(c, 16, 3, padding=1), nn.Tanh(), nn.Conv2d(16, 16, 3, padding=1), nn.Tanh(),
-                          nn.Conv2d(16, c, 1))
-            if pixel_weights else None
-        )
-        he_init_(self)
+        layout = EncoderLayout(image=(c, h, w), channels=self.encoder.out_channels, grid=(h // factor, w // factor),
+                               widths=tuple(channels), downsamplings=downsamplings)
+        self.head: ConvHead = build_head(head, layout)
+        self._register_load_state_dict_pre_hook(_nest_head_parts)
+        he_init_(self)  # encoder, then head: the order a seeded build draws its parameters in
+
+    @property
+    def head_kind(self) -> str:
+        """The head's kind, ``"gated"`` or ``"reconstruct"``."""
+        return self.head.kind
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        """The decoder's reconstruction of ``x`` (``head="reconstruct"`` only)."""
-        if self.head_kind != "reconstruct":
-            raise ValueError("reconstruct() needs head='reconstruct'")
+        """The decoder's reconstruction of ``x`` (the reconstruct head only)."""
+        if not isinstance(self.head, ReconstructHead):
+            raise ValueError(f"reconstruct() needs head='reconstruct'; this energy's head is {self.head.kind!r}")
         flat, lead = _flatten_images(x, self.shape)
-        return self.decoder(self.encoder(flat)).reshape(*lead, *self.shape)
+        return self.head.reconstruct(self.encoder(flat)).reshape(*lead, *self.shape)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         flat, lead = _flatten_images(x, self.shape)
-        features = self.encoder(flat)
-        if self.head_kind == "reconstruct":
-            residual = flat - self.decoder(features)
-            power = self.residual_power
-            penalty = residual.pow(2) if power == 2.0 else residual.abs().pow(power)
-            if self.pixel_weights is not None:
-                weight = torch.sigmoid(self.pixel_weights(flat))
-                penalty = penalty * (self.weight_floor + (1.0 - self.weight_floor) * weight)
-            energy = penalty.flatten(1).sum(-1) / power
-        else:
-            state = self.hops(features)
-            energy = self.out(torch.tanh(self.readout(state.flatten(1)))).squeeze(-1)
-        return energy.reshape(lead)
+        return self.head(self.encoder(flat), flat).reshape(lead)
+
+
+HEAD_PARTS = ("hops", "readout", "out", "decoder", "pixel_weights")  # the heads' submodules, once the energy's
+
+
+def _nest_head_parts(state: dict[str, Any], prefix: str, *args: Any) -> None:
+    """Checkpoints written before heads were modules keep the head's parts at the energy's top level
+    (``readout.weight``, ``decoder.net.0.weight``, ...); they now live under ``head.``."""
+    for key in [key for key in state if key.startswith(prefix)]:
+        name = key[len(prefix):]
+        if name.split(".", 1)[0] in HEAD_PARTS:
+            state[f"{prefix}head.{name}"] = state.pop(key)
 
 
 class FCEnergy(nn.Module):
@@ -368,12 +264,15 @@ class FCEnergy(nn.Module):
         return self.out(torch.tanh(self.readout(state))).squeeze(-1).reshape(lead)
 
 
-def imagenet64_energy(shape: Sequence[int] = (3, 64, 64), memory_width: int = 8, **kwargs: Any) -> ConvEnergy:
+def imagenet64_energy(
+    shape: Sequence[int] = (3, 64, 64), memory_width: int = 8, head: HeadSpec = "gated", **kwargs: Any
+) -> ConvEnergy:
     """The paper's larger conv energy for ImageNet 64×64: 64 base channels, bottlenecks 256 wide
-    with 128 mid channels, both downsampling, hidden 256 on a 4×4 state; memory = 2·3·3·128·d
-    (d = 8: 18,432 floats)."""
-    settings: dict[str, Any] = dict(
-        channels=(64, 64), bottleneck_mid=128, bottleneck_out=256, downsample=(True, True), hidden=256
-    )
+    with 128 mid channels, both downsampling, gated head with hidden 256 on a 4×4 state (unless the
+    head spec gives another); memory = 2·3·3·128·d (d = 8: 18,432 floats)."""
+    kind, options = parse_head(head)
+    if kind == "gated":
+        options.setdefault("hidden", 256)
+    settings: dict[str, Any] = dict(channels=(64, 64), bottleneck_mid=128, bottleneck_out=256, downsample=(True, True))
     settings.update(kwargs)
-    return ConvEnergy(shape=shape, memory_width=memory_width, **settings)
+    return ConvEnergy(shape=shape, memory_width=memory_width, head={"kind": kind, **options}, **settings)
