@@ -2,7 +2,8 @@
 # The comparison at equal memory (README "Baselines at equal memory"): every model of docs/method.md#the-papers-numbers on
 # random binary strings at 8,256 floats, and the Omniglot and CIFAR-10 distortion/rate curves with every
 # learned baseline beside the shipped EBMM checkpoints.
-# Usage: [TASKS="binary omniglot cifar10"] scripts/bench_baselines.sh RUNS_DIR DATA_DIR [BINARY_EPISODES] [IMAGE_EPISODES]
+# Usage: [TASKS="binary omniglot cifar10"] [CORRUPTIONS="resample erase"] \
+#        scripts/bench_baselines.sh RUNS_DIR DATA_DIR [BINARY_EPISODES] [IMAGE_EPISODES]
 #   RUNS_DIR holds the runs of scripts/train_baselines.sh (unfinished runs are left out); DATA_DIR holds
 #   omniglot/ and cifar10/.
 set -euo pipefail
@@ -21,10 +22,18 @@ for model in memory_networks mann lstm plasticity kanerva hopfield_code; do
   # of a model's finished runs, the one with the lowest mean error at its last evaluation
   [ ${#finished[@]} -gt 0 ] && learned+=(--learned "$model=$(python -m experiments.tuning pick "${finished[@]}")")
 done
-ebmm bench binary --checkpoint checkpoints/binary_peel --models ebmm,hopfield_hebb,hopfield_storkey,hopfield_pinv \
-    --learned ebmm_n96=checkpoints/binary_peel_n96 --learned ebmm_paper_optimiser=checkpoints/binary_peel_paper_optimiser \
-    "${learned[@]}" --patterns 16,32,48,64,96 --episodes "$binary_episodes" --seed 2026 \
-    --json results/baselines/binary.json --plot results/baselines/binary.png
+# EBMM is the refined code-slot model (checkpoints/binary_code_slots_refine); the sign-slot models
+# that were the project's EBMM before it stay as rows. CORRUPTIONS: resample -> binary.json, others
+# -> binary_CORRUPTION.json.
+for corruption in ${CORRUPTIONS:-resample}; do
+  suffix=""
+  [ "$corruption" != resample ] && suffix="_$corruption"
+  ebmm bench binary --checkpoint checkpoints/binary_code_slots_refine --models ebmm,hopfield_hebb,hopfield_storkey,hopfield_pinv \
+      --learned ebmm_sign_slots=checkpoints/binary_peel --learned ebmm_sign_slots_n96=checkpoints/binary_peel_n96 \
+      --learned ebmm_sign_slots_paper_optimiser=checkpoints/binary_peel_paper_optimiser \
+      "${learned[@]}" --corruption "$corruption" --patterns 16,32,48,64,96 --episodes "$binary_episodes" --seed 2026 \
+      --json "results/baselines/binary$suffix.json" --plot "results/baselines/binary$suffix.png"
+done
 fi
 for dataset in $tasks; do
   [ "$dataset" = binary ] && continue
