@@ -348,9 +348,17 @@ def test_same_codec_references_wrap_each_codec_checkpoint_and_plot_as_their_own_
     shape = (1, 8, 8)
     energy = CodecSlotEnergy(shape, slots=2, code=3, window=3)
     memory = EnergyMemory(energy, shape, write_steps=1, read_steps=1, write_terms=["energy"])
-    refs, setup = same_codec_references({"omniglot_codec_slots_c36": memory, "other": memory}, window=3)
+    other = EnergyMemory(CodecSlotEnergy(shape, slots=2, code=3, window=3), shape, write_steps=1, read_steps=1,
+                         write_terms=["energy"])  # another draw of the codec's weights
+    refs, setup = same_codec_references({"omniglot_codec_slots_c36": memory, "other": other}, window=3)
     assert list(refs) == ["codec_nn[omniglot_codec_slots_c36]", "codec_nn[other]"] and setup == {}
-    assert isinstance(refs["codec_nn[other]"], CodecMemory) and refs["codec_nn[other]"].codec is energy.codec
+    assert isinstance(refs["codec_nn[other]"], CodecMemory) and refs["codec_nn[other]"].codec is other.energy.codec
+    twin = EnergyMemory(CodecSlotEnergy(shape, slots=2, code=3, window=3), shape, write_steps=1, read_steps=1,
+                        write_terms=["energy"], refine_steps=2)
+    twin.energy.load_state_dict(energy.state_dict())  # the same codec, another write rule
+    refs, setup = same_codec_references({"omniglot_codec_slots_c36": memory, "twin": twin, "other": other}, window=3)
+    assert list(refs) == ["codec_nn[omniglot_codec_slots_c36]", "codec_nn[other]"]
+    assert setup == {"shared_codecs": {"twin": "omniglot_codec_slots_c36"}}
     assert model_family("codec_nn[omniglot_codec_slots_c36]") == "codec_nn[omniglot_codec_slots]"
     assert model_family("hopfield_codec[omniglot_codec_slots_c36]") == "hopfield_codec[omniglot_codec_slots]"
     assert model_family("codec_nn (2304 floats)") == "codec_nn"

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import torch
+from torch import nn
 
 from ebmm.baselines.codec_nn import (
     CodecHopfieldMemory,
@@ -166,15 +167,23 @@ def same_codec_references(
     One ``codec_nn[name]`` per checkpoint whose energy has a codec (``CodecSlotEnergy``): it stores
     the codes the encoder gives, under the same decoder, and reads by selecting and pasting. Given
     ``train`` images and ``corrupt``, also ``hopfield_codec[name]``: a modern Hopfield network over the
-    same codes, β chosen on ``BETA_EPISODES`` train-split episodes of ``count`` images.
+    same codes, β chosen on ``BETA_EPISODES`` train-split episodes of ``count`` images. A checkpoint
+    whose codec equals an earlier one's (e.g. the same checkpoint with refine steps) adds no rows: the
+    setup's ``"shared_codecs"`` names the checkpoint whose rows stand for it.
     """
     models: dict[str, CodecMemory] = {}
     setup: dict[str, Any] = {}
+    seen: list[tuple[str, nn.Module]] = []
     episodes = beta_episodes(train, corrupt, count, seed) if train is not None and corrupt is not None else None
     for name, memory in checkpoints.items():
         codec = getattr(memory.energy, "codec", None)
         if codec is None:
             continue
+        same = next((first for first, other in seen if _same_module(codec, other)), None)
+        if same is not None:
+            setup.setdefault("shared_codecs", {})[name] = same
+            continue
+        seen.append((name, codec))
         shape = tuple(memory.pattern_shape)
         models[f"codec_nn[{name}]"] = CodecMemory(codec, shape, window)
         if episodes is not None:
@@ -186,6 +195,14 @@ def same_codec_references(
             setup[f"hopfield_codec[{name}]"] = {"beta": beta, "beta_table": {f"{b:.6g}": v for b, v in table.items()},
                                                "chosen_on": f"{BETA_EPISODES} train-split episodes of {count} images"}
     return models, setup
+
+
+def _same_module(a: nn.Module, b: nn.Module) -> bool:
+    """Whether two modules are of one class with equal parameters and buffers."""
+    if type(a) is not type(b):
+        return False
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(sa[k].shape == sb[k].shape and torch.equal(sa[k], sb[k]) for k in sa)
 
 
 def benchmark_images(
