@@ -2,6 +2,7 @@
 
     python -m experiments.report results/fast_writing.json                       # experiments.writing
     python -m experiments.report results/training_efficiency.json RUN=FINAL.json ...  # experiments.efficiency
+    python -m experiments.report results/strings/slot_errors_NAME.json             # experiments.slot_errors
 
 ``RUN=FINAL.json``: the ``ebmm bench binary`` results file of a run's final checkpoint, the
 efficiency table's last columns. The library's own results files (``bench binary``, ``images``,
@@ -49,6 +50,10 @@ def render(args: Sequence[str]) -> str:
         from experiments.writing import writing_markdown
 
         return writing_markdown(result)
+    if benchmark == "slot_errors":
+        from experiments.slot_errors import slot_errors_markdown
+
+        return slot_errors_markdown(result)
     raise ValueError(f"{args[0]} is not a study's results file (benchmark {benchmark!r}); "
                      "python -m ebmm.bench.report prints the library's")
 

@@ -64,6 +64,17 @@ def classify(memory: EnergyMemory, patterns: torch.Tensor, queries: torch.Tensor
                         for name, mask in causes.items()}}
 
 
+def slot_errors_markdown(record: dict[str, Any]) -> str:
+    """The record as a table: one row per N, each class's wrong queries and error bits per query."""
+    lines = ["| N | error bits | wrong queries | " + " | ".join(f"{name.replace('_', ' ')} (queries, bits)" for name in CLASSES)
+             + " |", "|---" * (3 + len(CLASSES)) + "|"]
+    for count, result in record["per_count"].items():
+        cells = [f"{result['classes'][name]['queries']}, {result['classes'][name]['bits_per_query']:.3f}" for name in CLASSES]
+        lines.append(f"| {count} | {result['mean_error']:.3f} | {result['wrong_queries']:,} of {result['queries']:,} | "
+                     + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m experiments.slot_errors", description=__doc__.split("\n")[0])
     parser.add_argument("checkpoint")
@@ -78,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{args.checkpoint} is not a code-slot string memory (energy = {getattr(config.model, 'energy', config.model.kind)!r})")
     corrupt = build_corruption(config.task.corruption, config.task.corrupt_bits)
     generator = torch.Generator().manual_seed(args.seed)
-    record: dict[str, Any] = {"checkpoint": args.checkpoint, "episodes": args.episodes, "seed": args.seed,
+    record: dict[str, Any] = {"benchmark": "slot_errors", "checkpoint": args.checkpoint,
+                              "episodes": args.episodes, "seed": args.seed,
                               "corruption": f"{config.task.corruption} {config.task.corrupt_bits}", "per_count": {}}
     for count in (int(n) for n in args.patterns.split(",")):
         patterns = random_binary_patterns(args.episodes, count, memory.pattern_shape[0], generator)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
 from ebmm.energy.autoencoder import AutoencoderEnergy
 from ebmm.energy.code_slots import CodeSlotEnergy
 from ebmm.memory import EnergyMemory
-from experiments.slot_errors import classify
+from experiments.slot_errors import classify, slot_errors_markdown
 
 
 def memory(read_steps: int = 10, read_step: float = 0.5) -> EnergyMemory:
@@ -63,3 +65,17 @@ def test_other_energies_are_refused() -> None:
     other = EnergyMemory(AutoencoderEnergy(dim=32, hidden=4), (32,))
     with pytest.raises(ValueError, match="code_slots energy"):
         classify(other, strings(2, 4), strings(2, 4))
+
+
+def test_the_record_renders_as_one_row_per_load(tmp_path: Path) -> None:
+    from ebmm.checkpoint import save_json
+    from experiments.report import render_marker
+
+    patterns = strings(4, 1)
+    queries = patterns.clone()
+    queries[0, 0] = patterns[0, 1]
+    record = {"benchmark": "slot_errors", "per_count": {"4": classify(memory(), patterns, queries)}}
+    table = slot_errors_markdown(record).split("\n")
+    assert len(table) == 3 and table[2].startswith("| 4 | ") and "1 of 4" in table[2]
+    save_json(tmp_path / "errors.json", record)
+    assert render_marker(f"experiments {tmp_path / 'errors.json'}") == slot_errors_markdown(record)
