@@ -18,8 +18,9 @@ if [[ " $tasks " == *" binary "* ]]; then
 learned=()
 for model in memory_networks mann lstm plasticity kanerva hopfield_code; do
   finished=()
-  for run in "$runs/binary_$model" "$runs/binary_${model}"_lr*; do complete "$run" && finished+=("$run"); done
-  # of a model's finished runs, the one with the lowest mean error at its last evaluation
+  for run in "$runs/binary_$model" "$runs/binary_${model}"_*; do complete "$run" && finished+=("$run"); done
+  # of a model's finished runs (other learning rates, _lrRATE; other sizes, e.g. _slots64), the one
+  # with the lowest mean error at its last evaluation
   [ ${#finished[@]} -gt 0 ] && learned+=(--learned "$model=$(python -m experiments.tuning pick "${finished[@]}")")
 done
 # EBMM is the refined code-slot model (checkpoints/binary_code_slots_refine); the sign-slot models

