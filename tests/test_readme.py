@@ -93,7 +93,7 @@ def test_readme_has_the_headline_results_with_the_image_controls() -> None:
     text = README.read_text()
     assert re.search(r"^## Headline results$", text, flags=re.MULTILINE)
     headline = text.split("## Headline results", 1)[1].split("\n## ", 1)[0]
-    assert "<!-- report: results/binary.json -->" in headline
+    assert "<!-- report: results/baselines/binary.json -->" in headline  # strings: EBMM beside every baseline
     assert "![" in headline, "the headline results show no picture"
     # the image result is shown with its controls (unrelated / nothing written), not alone
     assert re.search(r"<!-- report: results/images/omniglot\w*\.json --curves -->", headline)
