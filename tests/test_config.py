@@ -454,24 +454,24 @@ def test_flat_and_nested_spellings_build_the_same_energies() -> None:
         assert not torch.equal(plain.energy(x), energies[0])
 
 
-def test_an_old_conv_toml_file_loads_as_its_new_spelling(tmp_path: Path) -> None:
+def conv_toml(tmp_path: Path, energy_args: str, name: str) -> Path:
+    """A config file of a small conv energy on Omniglot-shaped images with these ``energy_args``."""
     task = '[task]\ndata = "omniglot"\ncorruption = "block_noise"\ncorruption_args = { size = 4 }\n'
-    old = write(tmp_path, '[model]\nenergy = "conv"\npattern_shape = [1, 8, 8]\nenergy_args = { memory_width = 2, '
-                          'head = "reconstruct", pixel_weights = true, weight_floor = 0.05 }\n' + task, "old.toml")
-    new = write(tmp_path, '[model]\nenergy = "conv"\npattern_shape = [1, 8, 8]\nenergy_args = { memory_width = 2, '
-                          'head = { kind = "reconstruct", pixel_weights = true, weight_floor = 0.05 } }\n' + task, "new.toml")
+    return write(tmp_path, '[model]\nenergy = "conv"\npattern_shape = [1, 8, 8]\n'
+                           f"energy_args = {{ memory_width = 2, {energy_args} }}\n" + task, name)
+
+
+def test_an_old_conv_toml_file_loads_as_its_new_spelling(tmp_path: Path) -> None:
+    old = conv_toml(tmp_path, 'head = "reconstruct", pixel_weights = true, weight_floor = 0.05', "old.toml")
+    new = conv_toml(tmp_path, 'head = { kind = "reconstruct", pixel_weights = true, weight_floor = 0.05 }', "new.toml")
     assert load_config(old) == load_config(new)
 
 
 def test_a_flat_head_option_override_sets_the_head_spec(tmp_path: Path) -> None:
     """An override in the flat spelling replaces the option in the file's head spec, whichever spelling the file uses."""
-    task = '[task]\ndata = "omniglot"\ncorruption = "block_noise"\ncorruption_args = { size = 4 }\n'
-    new = write(tmp_path, '[model]\nenergy = "conv"\npattern_shape = [1, 8, 8]\nenergy_args = { memory_width = 2, '
-                          'head = { kind = "reconstruct", pixel_weights = true } }\n' + task, "new.toml")
-    old = write(tmp_path, '[model]\nenergy = "conv"\npattern_shape = [1, 8, 8]\nenergy_args = { memory_width = 2, '
-                          'head = "reconstruct", pixel_weights = true }\n' + task, "old.toml")
-    short = write(tmp_path, '[model]\nenergy = "conv"\npattern_shape = [1, 8, 8]\nenergy_args = { memory_width = 2, '
-                            'head = "reconstruct" }\n' + task, "short.toml")
+    new = conv_toml(tmp_path, 'head = { kind = "reconstruct", pixel_weights = true }', "new.toml")
+    old = conv_toml(tmp_path, 'head = "reconstruct", pixel_weights = true', "old.toml")
+    short = conv_toml(tmp_path, 'head = "reconstruct"', "short.toml")
     expected = {"memory_width": 2, "head": {"kind": "reconstruct", "pixel_weights": False, "residual_power": 4.0}}
     for path in (new, old):
         for overrides in (["model.energy_args.pixel_weights=false", "model.energy_args.residual_power=4.0"],

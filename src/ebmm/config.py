@@ -91,8 +91,8 @@ class TrainConfig:
     recomputes each write/read step's graph in the backward pass (same gradient, less memory).
     ``init_from``: a checkpoint or run folder whose parameters start a new run (fine-tuning with a
     fresh optimiser and this config's schedule). With an equal model config every parameter is
-    loaded; with the same energy but other write/read fields (e.g. refine steps added), the
-    energy's parameters only.
+    loaded; with the same energy but other write/read fields (e.g. refine steps added) or energy
+    options that keep its parameters (e.g. ``read_closes_free_slots``), the energy's parameters only.
     """
 
     steps: int = 10_000
