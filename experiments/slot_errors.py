@@ -4,8 +4,9 @@
         --json results/strings/slot_errors_NAME.json
 
 For a memory whose energy keeps one code per slot (``CodeSlotEnergy``), on seeded episodes of random
-strings corrupted as the checkpoint's task says, every query whose read has at least one wrong bit
-falls in one of three classes, decided in code space (the static projection z(x) = V(2x − 1)):
+strings corrupted as the checkpoint's task says (or as ``--corruption`` says), every query whose
+read has at least one wrong bit falls in one of three classes, decided in code space (the static
+projection z(x) = V(2x − 1)):
 
 - ``shared_slot``: its string has no slot of its own (its nearest written code is nearer another
   string, so two strings were merged by the write);
@@ -81,17 +82,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--patterns", default="16,32,48,64,96", help="comma-separated memory loads N")
     parser.add_argument("--episodes", type=int, default=30)
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--corruption", default=None,
+                        help="the queries' corruption, e.g. erase (default: the checkpoint's task.corruption)")
+    parser.add_argument("--corrupt-bits", type=int, default=None,
+                        help="positions corrupted (default: the checkpoint's task.corrupt_bits)")
     parser.add_argument("--json", default=None, help="write the record here")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     memory, config = load_memory(args.checkpoint)
     if not isinstance(memory, EnergyMemory) or not isinstance(memory.energy, CodeSlotEnergy):
         parser.error(f"{args.checkpoint} is not a code-slot string memory (energy = {getattr(config.model, 'energy', config.model.kind)!r})")
-    corrupt = build_corruption(config.task.corruption, config.task.corrupt_bits)
+    corruption = args.corruption or config.task.corruption
+    bits = args.corrupt_bits if args.corrupt_bits is not None else config.task.corrupt_bits
+    corrupt = build_corruption(corruption, bits)
     generator = torch.Generator().manual_seed(args.seed)
     record: dict[str, Any] = {"benchmark": "slot_errors", "checkpoint": args.checkpoint,
                               "episodes": args.episodes, "seed": args.seed,
-                              "corruption": f"{config.task.corruption} {config.task.corrupt_bits}", "per_count": {}}
+                              "corruption": f"{corruption} {bits}", "per_count": {}}
     for count in (int(n) for n in args.patterns.split(",")):
         patterns = random_binary_patterns(args.episodes, count, memory.pattern_shape[0], generator)
         result = classify(memory, patterns, corrupt(patterns, generator))
