@@ -38,13 +38,6 @@ from ebmm.memory import EnergyMemory
 from ebmm.run_folder import CheckpointFolder
 from ebmm.tasks import METRICS, BinaryTask, ImageTask, build_task
 
-# The parameters each [model] field initialises: an override of the field starts them afresh.
-FIELD_PARAMETERS = {
-    "write_rate_init": ("write_rate_raw",), "refine_rate_init": ("refine_rate_raw",),
-    "refine_momentum_init": ("refine_momentum_raw",), "read_step_init": ("read_step_raw",),
-    "read_step_decay_init": ("read_decay_raw",), "momentum_init": ("momentum_raw",),
-    "momentum_decay_init": ("momentum_decay_raw",),
-}
 ENERGY_FIELDS = ("kind", "energy", "pattern_shape")
 
 
@@ -52,9 +45,9 @@ def with_overrides(checkpoint: str, overrides: dict[str, Any]) -> EnergyMemory:
     """The checkpoint's memory with ``overrides`` of its ``[model]`` fields (e.g. ``read_steps``).
 
     The energy's parameters are the checkpoint's (``energy_args`` may change only options that keep
-    them). Of the write/read parameters, those a changed field initialises (``FIELD_PARAMETERS``) or
-    whose shape changed (e.g. the read schedule when ``read_steps`` changes) start from the
-    overridden config; the others keep the checkpoint's values.
+    them). A write/read parameter whose initial value the overrides change (the field initialises it,
+    or its shape follows e.g. ``read_steps``) starts from the overridden config; the others keep the
+    checkpoint's values.
     """
     base, config = load_memory(checkpoint)
     model = config.ebmm_model("tuning")
@@ -63,10 +56,14 @@ def with_overrides(checkpoint: str, overrides: dict[str, Any]) -> EnergyMemory:
             raise ValueError(f"cannot tune model.{name}: not a write/read field of {type(model).__name__}")
     memory = build_memory(dataclasses.replace(model, **overrides))
     assert isinstance(memory, EnergyMemory) and isinstance(base, EnergyMemory)
-    restart = {param for name in overrides for param in FIELD_PARAMETERS.get(name, ())}
-    fresh, saved = memory.state_dict(), base.state_dict()
-    kept = {name: value for name, value in saved.items()
-            if name in fresh and fresh[name].shape == value.shape and name not in restart}
+    fresh, initial, saved = memory.state_dict(), build_memory(model).state_dict(), base.state_dict()
+
+    def keep(name: str, value: torch.Tensor) -> bool:
+        if name not in fresh or fresh[name].shape != value.shape:
+            return False
+        return name.startswith("energy.") or (name in initial and torch.equal(fresh[name], initial[name]))
+
+    kept = {name: value for name, value in saved.items() if keep(name, value)}
     if any(name.startswith("energy.") and name not in kept for name in fresh):
         raise ValueError(f"{checkpoint}: the overrides {overrides} change the energy's parameters")
     memory.load_state_dict({**fresh, **kept})
@@ -144,7 +141,8 @@ def tune(checkpoint: str, task: BinaryTask | ImageTask, trials: list[dict[str, A
 
 
 def _build(checkpoint: str, trial: dict[str, Any]) -> EnergyMemory:
-    overrides = {name: value for name, value in trial.items() if name not in ("refine_steps", "rate", "momentum")}
+    refine = ("refine_steps", "rate", "momentum") if "rate" in trial else ()  # refine_overrides sets them
+    overrides = {name: value for name, value in trial.items() if name not in refine}
     if "rate" in trial:
         overrides.update(refine_overrides(checkpoint, trial["refine_steps"], trial["rate"], trial["momentum"]))
     return with_overrides(checkpoint, overrides)
@@ -154,8 +152,8 @@ def _label(trial: dict[str, Any]) -> str:
     parts = []
     if "rate" in trial:
         parts.append(f"R = {trial['refine_steps']}, rate {trial['rate']:g}, momentum {trial['momentum']:g}")
-    record = ("refine_steps", "rate", "momentum", "error", "per_count", "seconds")  # not overrides
-    parts += [f"{name} {value}" for name, value in trial.items() if name not in record]
+    shown = ("refine_steps", "rate", "momentum") if "rate" in trial else ()
+    parts += [f"{name} {value}" for name, value in trial.items() if name not in (*shown, "error", "per_count", "seconds")]
     return ", ".join(parts)
 
 
