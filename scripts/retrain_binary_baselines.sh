@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Retrain the learned baselines of results/baselines/binary.json on a fresh machine, each from the
+# configuration its run recorded (results/baselines/runs/NAME/config.json: the model arguments and
+# learning rate that scripts/train_baselines.sh chose), one thread per run, RUNS in order.
+# Usage: [RUNS="binary_memory_networks ..."] scripts/retrain_binary_baselines.sh RUNS_DIR DATA_DIR
+#   A run already in RUNS_DIR is resumed, or skipped when complete; scripts/bench_baselines.sh RUNS_DIR
+#   then benchmarks them.
+set -euo pipefail
+runs=${1:?usage: scripts/retrain_binary_baselines.sh RUNS_DIR DATA_DIR}
+data=${2:?usage: scripts/retrain_binary_baselines.sh RUNS_DIR DATA_DIR}
+names=${RUNS:-binary_hopfield_code_lr3e-3 binary_plasticity binary_kanerva binary_mann_slots64 binary_memory_networks}
+. "$(dirname "$0")/common.sh"  # complete
+mkdir -p "$runs"
+for name in $names; do
+  recorded=results/baselines/runs/$name/config.json
+  out=$runs/$name
+  complete "$out" && continue
+  field() { python -c "import json, sys; c = json.load(open('$recorded')); print(json.dumps(eval(sys.argv[1], {'c': c})))" "$1"; }
+  kind=$(field "c['model']['kind']" | tr -d '"')
+  resume=()
+  [ -f "$out/latest.json" ] && resume=(--resume)
+  OMP_NUM_THREADS=1 ebmm train --config "configs/baselines/binary_$kind.toml" --out "$out" "${resume[@]}" --quiet \
+      --set task.data_dir="$data" --set "model.args=$(field "c['model']['args']")" \
+      --set train.lr="$(field "c['train']['lr']")" --set train.steps="$(field "c['train']['steps']")" \
+      > "$out.log" 2>&1 || echo "failed: $out (see $out.log)"
+done
