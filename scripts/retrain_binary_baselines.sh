@@ -15,7 +15,10 @@ for name in $names; do
   recorded=results/baselines/runs/$name/config.json
   out=$runs/$name
   complete "$out" && continue
-  field() { python -c "import json, sys; c = json.load(open('$recorded')); print(json.dumps(eval(sys.argv[1], {'c': c})))" "$1"; }
+  field() {  # a value of the recorded config, as a TOML value
+    python -c "import json, sys; from experiments.tuning import toml_inline; c = json.load(open('$recorded'))
+print(toml_inline(eval(sys.argv[1], {'c': c})))" "$1"
+  }
   kind=$(field "c['model']['kind']" | tr -d '"')
   resume=()
   [ -f "$out/latest.json" ] && resume=(--resume)
