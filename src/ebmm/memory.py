@@ -39,7 +39,15 @@ from torch import nn
 from torch.func import functional_call, vmap
 from torch.utils.checkpoint import checkpoint as checkpoint_step
 
-from ebmm.energy.base import WritablePredicate, count_floats, is_memory_parameter, reading, writable_names
+from ebmm.energy.base import (
+    WritablePredicate,
+    count_floats,
+    episode,
+    has_episode_layout,
+    is_memory_parameter,
+    reading,
+    writable_names,
+)
 from ebmm.protocol import GRAD_MODES, GradMode, Retrieval, check_batch_matches, check_patterns
 from ebmm.protocol import TRAINING_GRAD_MODES as TRAINING_GRAD_MODES  # re-exported
 
@@ -61,9 +69,14 @@ def _logit(value: float) -> float:
 
 @dataclass
 class MemoryState:
-    """Written fast weights of ``B`` independent memories: name -> tensor ``(B, *param_shape)``."""
+    """Written fast weights of ``B`` independent memories: name -> tensor ``(B, *param_shape)``.
+
+    ``patterns``: how many patterns the write stored per memory (``None``: unknown, e.g. nothing
+    written). An energy that lays out its weights per episode reads the state with that layout.
+    """
 
     fast: dict[str, torch.Tensor]
+    patterns: int | None = None
 
     @property
     def batch_size(self) -> int:
@@ -74,19 +87,25 @@ class MemoryState:
         return count_floats(self.fast, batch_dims=1)
 
     def detach(self) -> MemoryState:
-        return MemoryState({name: value.detach() for name, value in self.fast.items()})
+        return MemoryState({name: value.detach() for name, value in self.fast.items()}, self.patterns)
 
     def save(self, path: str | Path) -> None:
         """Save the written weights as safetensors (atomic write)."""
         from ebmm.checkpoint import save_tensors
 
-        save_tensors(path, {name: value.detach() for name, value in self.fast.items()})
+        metadata = None if self.patterns is None else {"patterns": str(self.patterns)}
+        save_tensors(path, {name: value.detach() for name, value in self.fast.items()}, metadata)
 
     @classmethod
     def load(cls, path: str | Path) -> MemoryState:
+        from safetensors import safe_open
+
         from ebmm.checkpoint import load_tensors
 
-        return cls(load_tensors(path))
+        tensors = load_tensors(path)
+        with safe_open(str(path), framework="pt") as handle:
+            patterns = (handle.metadata() or {}).get("patterns")
+        return cls(tensors, None if patterns is None else int(patterns))
 
 
 class EnergyMemory(nn.Module):
@@ -161,6 +180,7 @@ class EnergyMemory(nn.Module):
         self.write_reduction = write_reduction
         self.writable = writable_names(energy, writable)
         _probe_energy(energy, self.pattern_shape)
+        self._episode_layout = has_episode_layout(energy)
         raw_rates = torch.tensor([_inverse_softplus(r) for r in write_rate_init])
         self.write_rate_raw = nn.Parameter(raw_rates.expand(self.write_steps, len(self.writable), 3).clone())
         self.refine_steps = refine_steps
@@ -238,7 +258,19 @@ class EnergyMemory(nn.Module):
             raise ValueError(f"x has {x.shape[0]} sets of patterns (B = {x.shape[0]}) but the memory state holds "
                              f"{state.batch_size} memories: expected shape {expected} with B = {state.batch_size}")
         self._check_dtype(x, "x")
-        return self._energy(state.fast, x)
+        return self._for_episode(self._energy, state.patterns)(state.fast, x)
+
+    def _for_episode(self, energy_fn: EnergyFn, patterns: int | None) -> EnergyFn:
+        """``energy_fn`` evaluated under the layout of an episode of ``patterns`` patterns (see
+        ``ebmm.energy.base.episode``); unchanged for an energy whose layout is fixed."""
+        if not self._episode_layout or patterns is None:
+            return energy_fn
+
+        def in_episode(fast: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+            with episode(self.energy, patterns):  # inside each call: a checkpointed step recomputes alike
+                return energy_fn(fast, x)
+
+        return in_episode
 
     def _energy(self, fast: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
         def one_memory(weights: dict[str, torch.Tensor], patterns: torch.Tensor) -> torch.Tensor:
@@ -312,7 +344,7 @@ class EnergyMemory(nn.Module):
         fast = {name: value.unsqueeze(0).expand(batch, *value.shape) for name, value in theta_bar.items()}
         rates = self.write_rates() if track else self.write_rates().detach()
         use = {term: term in self.write_terms for term in WRITE_TERMS}
-        energy = self._energy if track else self._inference_energy(use["gradnorm"])
+        energy = self._for_episode(self._energy if track else self._inference_energy(use["gradnorm"]), count)
         with torch.enable_grad():
             done = 0
             for part in chunks:
@@ -338,7 +370,7 @@ class EnergyMemory(nn.Module):
                     else:
                         fast, velocity = self._refine_step(*refine_args)
                     done += 1
-        return MemoryState(fast)
+        return MemoryState(fast, count)
 
     def _write_step(
         self,
@@ -484,7 +516,7 @@ class EnergyMemory(nn.Module):
         gammas, psis = self.read_schedule()
         if not track:
             gammas, psis = gammas.detach(), psis.detach()
-        energy = self._energy if track else self._inference_energy(False)
+        energy = self._for_episode(self._energy if track else self._inference_energy(False), state.patterns)
         x = queries.detach()
         velocity = torch.zeros_like(x)
         iterates: list[torch.Tensor] = []

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
 from ebmm.energy.base import reading
 from ebmm.energy.code_slots import CodeSlotEnergy
-from ebmm.memory import EnergyMemory
+from ebmm.memory import EnergyMemory, MemoryState
+from ebmm.quantize import quantize_state
 
 
 def memory(slots: int, code: int, dim: int = 32, novelty: float = 8.0) -> EnergyMemory:
@@ -136,3 +139,95 @@ def test_checkpointed_read_closes_the_same_slots_when_it_recomputes() -> None:
 def test_read_closes_free_slots_must_be_a_bool() -> None:
     with pytest.raises(ValueError, match="read_closes_free_slots"):
         CodeSlotEnergy(read_closes_free_slots="yes")  # type: ignore[arg-type]
+
+
+def episode_memory(slots: int = 6, code: int = 32, dim: int = 64) -> EnergyMemory:
+    torch.manual_seed(0)
+    # b = 4: far below any two strings' score (≥ 17 here), so nothing leaks into a written slot; reads
+    # close the free slots, so b does not limit them
+    energy = CodeSlotEnergy(dim=dim, slots=slots, code=code, novelty=4.0, priority=10.0,
+                            read_closes_free_slots=True, layout="per_episode")
+    return EnergyMemory(energy, (dim,), write_steps=1, read_steps=10, write_terms=["energy"],
+                        write_rate_init=(1.0, 1e-4, 1e-4), write_reduction="sum", write_chunk=1,
+                        read_step_init=0.5, read_step_decay_init=0.999, momentum_init=0.01)
+
+
+def test_per_episode_layout_shares_the_floats_among_the_episodes_strings() -> None:
+    energy = CodeSlotEnergy(dim=128, slots=96, code=86, layout="per_episode")
+    assert energy.memory.weight.shape == (8256,)  # the fixed layout's 96 × 86 floats
+    torch.testing.assert_close(energy.projection @ energy.projection.T, torch.eye(128), atol=1e-4, rtol=0)
+    assert energy.slot_layout(16) == (16, 128) and energy.slot_layout(64) == (64, 128)
+    assert energy.slot_layout(96) == (96, 86) and energy.slot_layout(200) == (200, 41)
+    assert energy.slot_layout() == (96, 86)  # no episode: the fixed layout's shape
+    with pytest.raises(ValueError, match="between 1 and 8256 patterns"):
+        energy.slot_layout(8257)
+    with pytest.raises(ValueError, match="layout must be one of"):
+        CodeSlotEnergy(layout="adaptive")
+
+
+def test_per_episode_write_stores_full_codes_when_few_strings_are_written() -> None:
+    mem = episode_memory()  # 192 floats: 3 strings get 64 floats each (every bit), 6 get 32
+    for count, width in ((3, 64), (6, 32)):
+        patterns = strings(2, count, dim=64, seed=count)
+        state = mem.write(patterns)
+        assert state.patterns == count and state.floats() == 192
+        codes = state.fast["memory.weight"][:, : count * width].reshape(2, count, width)
+        expected = (2 * patterns - 1) @ mem.energy.projection.detach()[:width].T  # type: ignore[index]
+        torch.testing.assert_close(codes, expected, atol=1e-4, rtol=1e-4)
+        assert torch.all(state.fast["memory.weight"][:, count * width:] == 0)  # floats no slot uses (3 × 64 < 192)
+
+
+def test_per_episode_layout_recalls_what_a_fixed_layout_cannot() -> None:
+    # 3 strings: the per-episode layout keeps all 64 bits of each, so a query recalls its string
+    # exactly; the fixed layout's 32-float codes leave 32 directions to the corrupted query.
+    patterns = strings(4, 3, dim=64, seed=7)
+    queries = patterns.clone()
+    queries[..., :8] = 1 - queries[..., :8]
+    per_episode = episode_memory()
+    read = per_episode.read(queries, per_episode.write(patterns)).patterns
+    assert torch.equal(read > 0.5, patterns > 0.5)
+    fixed = memory(slots=6, code=32, dim=64, novelty=12.0)
+    fixed_read = fixed.read(queries, fixed.write(patterns)).patterns
+    assert ((fixed_read > 0.5) != (patterns > 0.5)).any()
+
+
+def test_per_episode_state_round_trips_its_pattern_count(tmp_path: Path) -> None:
+    mem = episode_memory()
+    state = mem.write(strings(1, 3, dim=64))
+    state.save(tmp_path / "state.safetensors")
+    loaded = MemoryState.load(tmp_path / "state.safetensors")
+    assert loaded.patterns == 3 and state.detach().patterns == 3
+    assert quantize_state(state, 8).patterns == 3
+    queries = strings(1, 3, dim=64, seed=9)
+    torch.testing.assert_close(mem.energies(loaded, queries), mem.energies(state, queries))
+    # read under another layout (6 slots of 32 floats), the same floats mean other codes
+    assert not torch.allclose(mem.energies(MemoryState(state.fast), queries), mem.energies(state, queries))
+
+
+def test_checkpointed_per_episode_write_and_read_recompute_the_same_layout() -> None:
+    patterns = strings(2, 3, dim=64, seed=5)
+    queries = patterns.clone()
+    queries[..., :8] = 1 - queries[..., :8]
+    grads = []
+    for use_checkpoint in (False, True):
+        mem = episode_memory()
+        loss = mem.episode_loss(patterns, queries, "second_order", checkpoint=use_checkpoint)[0]
+        grads.append(torch.autograd.grad(loss, [p for p in mem.parameters() if p.requires_grad], allow_unused=True))
+    for plain, recomputed in zip(*grads, strict=True):
+        if plain is None:
+            assert recomputed is None
+        else:
+            torch.testing.assert_close(plain, recomputed)
+
+
+def test_a_fixed_layout_checkpoint_loads_into_the_per_episode_layout() -> None:
+    fixed = CodeSlotEnergy(dim=16, slots=6, code=10, seed=3)
+    with torch.no_grad():
+        fixed.memory.weight.normal_()
+    per_episode = CodeSlotEnergy(dim=16, slots=6, code=10, layout="per_episode")
+    per_episode.load_state_dict(fixed.state_dict())
+    torch.testing.assert_close(per_episode.projection[:10], fixed.projection)
+    torch.testing.assert_close(per_episode.projection @ per_episode.projection.T, torch.eye(16), atol=1e-4, rtol=0)
+    torch.testing.assert_close(per_episode.memory.weight, fixed.memory.weight.reshape(-1))
+    x = torch.rand(5, 16)
+    torch.testing.assert_close(per_episode(x), fixed(x))  # no episode: the same 6 codes of 10 floats

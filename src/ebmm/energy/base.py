@@ -8,13 +8,16 @@ convention); any predicate over parameter names can be given instead.
 
 An energy may also behave differently while it is read (e.g. a slot energy that closes its free
 slots): a module with a boolean ``reading`` attribute gets ``reading = True`` for the duration of
-``EnergyMemory.read`` (``reading``).
+``EnergyMemory.read`` (``reading``). An energy may also lay out its writable weights for the
+number of patterns an episode writes (e.g. N slots that share a float budget): a module with an
+``episode_patterns`` attribute gets that number for every energy call of ``EnergyMemory.write``
+and of the reads and energies of the state the write returned (``episode``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 import torch
 from torch import nn
@@ -60,14 +63,30 @@ def count_floats(tensors: dict[str, torch.Tensor], batch_dims: int = 0) -> int:
 
 
 @contextmanager
-def reading(energy: nn.Module) -> Iterator[None]:
-    """Set ``reading = True`` on every submodule of ``energy`` that has that attribute, for the block."""
-    modules = [module for module in energy.modules() if hasattr(module, "reading")]
-    before = [module.reading for module in modules]
+def _set_on_modules(energy: nn.Module, attribute: str, value: object) -> Iterator[None]:
+    """Set ``attribute = value`` on every submodule of ``energy`` that has it, for the block."""
+    modules = [module for module in energy.modules() if hasattr(module, attribute)]
+    before = [getattr(module, attribute) for module in modules]
     for module in modules:
-        setattr(module, "reading", True)  # noqa: B010  (a plain attribute, not a parameter)
+        setattr(module, attribute, value)
     try:
         yield
     finally:
-        for module, value in zip(modules, before, strict=True):
-            setattr(module, "reading", value)  # noqa: B010
+        for module, old in zip(modules, before, strict=True):
+            setattr(module, attribute, old)
+
+
+def reading(energy: nn.Module) -> AbstractContextManager[None]:
+    """Set ``reading = True`` on every submodule of ``energy`` that has that attribute, for the block."""
+    return _set_on_modules(energy, "reading", True)
+
+
+def has_episode_layout(energy: nn.Module) -> bool:
+    """Whether a submodule of ``energy`` lays out its writable weights per episode (``episode_patterns``)."""
+    return any(hasattr(module, "episode_patterns") for module in energy.modules())
+
+
+def episode(energy: nn.Module, patterns: int | None) -> AbstractContextManager[None]:
+    """Set ``episode_patterns = patterns`` (the number of patterns the episode writes, ``None``:
+    unknown) on every submodule of ``energy`` that has that attribute, for the block."""
+    return _set_on_modules(energy, "episode_patterns", patterns)

@@ -24,6 +24,15 @@ With fewer strings than slots, a heavily corrupted query can score closer to ``b
 slot and settle on a free slot, which returns the query unchanged. ``read_closes_free_slots`` leaves
 free slots out of the log-sum-exp while reading (``ebmm.energy.free_slots.close_free_slots``): the
 write still sees them and the read only sees written slots.
+
+``layout = "per_episode"`` spends the same ``slots·code`` floats on the strings of each episode: an
+episode of N strings (``EnergyMemory`` tells the energy N through ``episode_patterns``) gets N slots
+of ``w = min(dim, slots·code // N)`` floats, and codes of the first ``w`` rows of a static ``(dim, dim)``
+orthogonal projection. At 8,256 floats, 64 strings or fewer get all 128 directions (a wrong slot
+then needs another string nearer the query in every bit, not only in 86 directions) and 96 strings
+get 86, as in the fixed layout. It is the memory networks' ``budget // N`` slot width
+(``ebmm.baselines.slots``) for this energy. A fixed-layout checkpoint loads into it: its
+``(code, dim)`` projection becomes the first ``code`` rows, completed to an orthogonal matrix.
 """
 
 from __future__ import annotations
@@ -45,6 +54,9 @@ class CodeSlotEnergy(nn.Module):
         beta, novelty, priority: initial β, b and ε (learned). empty_radius: σ, the radius around
             θ̄ = 0 inside which a slot counts as free. seed: the projection's random draw.
         read_closes_free_slots: free slots leave the energy while ``EnergyMemory`` reads (see the module docstring).
+        layout: ``"fixed"`` (``slots`` codes of ``code`` floats) or ``"per_episode"`` (the same
+            floats as N slots of ``min(dim, slots·code // N)`` for an episode of N patterns; ``slots``
+            of ``code`` when N is unknown).
     """
 
     def __init__(
@@ -58,6 +70,7 @@ class CodeSlotEnergy(nn.Module):
         empty_radius: float = 0.5,
         seed: int = 0,
         read_closes_free_slots: bool = False,
+        layout: str = "fixed",
     ):
         super().__init__()
         for name, value in (("dim", dim), ("slots", slots), ("code", code)):
@@ -68,32 +81,61 @@ class CodeSlotEnergy(nn.Module):
         for label, scalar in (("beta", beta), ("priority", priority), ("empty_radius", empty_radius)):
             if not scalar > 0:
                 raise ValueError(f"{label} must be positive, got {scalar}")
+        if layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
         generator = torch.Generator().manual_seed(seed)
         basis, _ = torch.linalg.qr(torch.randn(dim, code, generator=generator))
+        if layout == "per_episode":
+            basis = _complete_orthonormal(basis.T, generator).T
         if not isinstance(read_closes_free_slots, bool):
             raise ValueError(f"read_closes_free_slots must be true or false, got {read_closes_free_slots!r}")
-        self.dim = dim
+        self.dim, self.slots, self.code, self.layout = dim, slots, code, layout
+        self.episode_patterns: int | None = None  # set by EnergyMemory (ebmm.energy.base.episode)
         self.read_closes_free_slots = read_closes_free_slots
         self.reading = False
         self.empty_radius = float(empty_radius)
-        self.projection = nn.Parameter(basis.T.contiguous())  # (code, dim), orthonormal rows
-        self.memory = nn.Linear(code, slots, bias=False)
+        self.projection = nn.Parameter(basis.T.contiguous())  # (code or dim, dim), orthonormal rows
+        if layout == "fixed":
+            self.memory = nn.Linear(code, slots, bias=False)
+        else:
+            self.memory = FloatStore(slots * code)
         nn.init.zeros_(self.memory.weight)
+        self._register_load_state_dict_pre_hook(self._from_fixed_layout)
         self.log_beta = nn.Parameter(torch.tensor(math.log(beta)))
         self.novelty = nn.Parameter(torch.tensor(float(novelty)))
         self.log_priority = nn.Parameter(torch.tensor(math.log(priority)))
 
+    def slot_layout(self, patterns: int | None = None) -> tuple[int, int]:
+        """``(slots, width)`` of the codes for an episode of ``patterns`` (default: the current
+        episode's, ``episode_patterns``); the fixed layout ignores it."""
+        patterns = self.episode_patterns if patterns is None else patterns
+        if self.layout == "fixed" or patterns is None:
+            return self.slots, self.code
+        budget = self.slots * self.code
+        if isinstance(patterns, bool) or not isinstance(patterns, int) or not 1 <= patterns <= budget:
+            raise ValueError(f"an episode must write between 1 and {budget} patterns (one float each at least) into "
+                             f"this memory of {budget} floats, got {patterns!r}")
+        return patterns, min(self.dim, budget // patterns)
+
+    def _slot_codes(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The slot codes ``(slots, w)`` of the current layout and the projection rows ``(w, dim)``."""
+        if self.layout == "fixed":
+            return self.memory.weight, self.projection
+        slots, width = self.slot_layout()
+        return self.memory.weight[: slots * width].view(slots, width), self.projection[:width]
+
     def written(self) -> torch.Tensor:
         """1 for slots whose code has left θ̄ = 0 (radius σ), else 0: a step function of the codes."""
-        return written_slots(self.memory.weight, self.empty_radius)
+        return written_slots(self._slot_codes()[0], self.empty_radius)
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:
         """``S`` ``(..., slots)`` of patterns ``x`` ``(..., dim)`` (lower = better)."""
         if x.shape[-1] != self.dim:
             raise ValueError(f"expected patterns of {self.dim} values in the last axis, got shape {tuple(x.shape)}")
-        code = (2.0 * x - 1.0) @ self.projection.T
-        fit = 0.5 * (code.unsqueeze(-2) - self.memory.weight).pow(2).sum(-1)
-        written = self.written()
+        slot_codes, projection = self._slot_codes()
+        code = (2.0 * x - 1.0) @ projection.T
+        fit = 0.5 * (code.unsqueeze(-2) - slot_codes).pow(2).sum(-1)
+        written = written_slots(slot_codes, self.empty_radius)
         offset = free_slot_scores(written, self.novelty, self.log_priority.exp())
         return fit + (1 - written) * (offset - 0.5 * code.pow(2).sum(-1, keepdim=True))
 
@@ -103,3 +145,34 @@ class CodeSlotEnergy(nn.Module):
         if self.reading and self.read_closes_free_slots:
             logits = close_free_slots(logits, self.written())
         return -torch.logsumexp(logits, dim=-1) / beta
+
+    def _from_fixed_layout(self, state_dict: dict[str, torch.Tensor], prefix: str, *args: object) -> None:
+        """Let a fixed-layout checkpoint of the same floats load into the per-episode layout."""
+        if self.layout == "fixed":
+            return
+        memory, projection = state_dict.get(prefix + "memory.weight"), state_dict.get(prefix + "projection")
+        if memory is not None and memory.dim() == 2 and memory.numel() == self.memory.weight.numel():
+            state_dict[prefix + "memory.weight"] = memory.reshape(-1)
+        if projection is not None and projection.shape[0] < self.dim and projection.shape[1] == self.dim:
+            state_dict[prefix + "projection"] = _complete_orthonormal(projection, torch.Generator().manual_seed(0))
+
+
+LAYOUTS = ("fixed", "per_episode")
+
+
+class FloatStore(nn.Module):
+    """A flat vector of writable floats (``weight``), laid out by the energy that owns it."""
+
+    def __init__(self, floats: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(floats))
+
+
+def _complete_orthonormal(rows: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """``rows`` ``(c, dim)`` (orthonormal) followed by ``dim − c`` orthonormal rows orthogonal to them,
+    from random directions drawn with ``generator`` (continue the draw that made ``rows``, if it did)."""
+    code, dim = rows.shape
+    extra = torch.randn(dim, dim - code, generator=generator, dtype=rows.dtype)
+    extra = extra - rows.T @ (rows @ extra)  # off the span of rows
+    basis, _ = torch.linalg.qr(extra)
+    return torch.cat([rows, basis.T], 0).contiguous()
