@@ -11,7 +11,7 @@ projection z(x) = V(2x − 1)):
 - ``shared_slot``: its string has no slot of its own (its nearest written code is nearer another
   string, so two strings were merged by the write);
 - ``wrong_slot``: its string has a slot, but the corrupted query's code is nearer another written
-  slot (the code keeps ``code`` of the ``dim`` directions, so some distance is lost);
+  slot (the code keeps ``w`` of the ``dim`` directions, so some distance is lost);
 - ``unfinished``: the query's code is nearest its own slot, but the read ends off the string (too
   few or too short read steps, or the read drifts elsewhere).
 
@@ -46,9 +46,9 @@ def classify(memory: EnergyMemory, patterns: torch.Tensor, queries: torch.Tensor
         state = memory.write(patterns)
         reads = memory.read(queries, state).patterns
         errors = ((reads > 0.5) != (patterns > 0.5)).sum(-1).float()  # (B, N)
-        codes = state.fast["memory.weight"]  # (B, slots, code)
+        codes, projection = energy.codes_of(state.fast["memory.weight"], state.patterns)  # (B, slots, w), (w, dim)
         written = codes.pow(2).sum(-1) >= energy.empty_radius**2  # (B, slots)
-        project = energy.projection.detach().T
+        project = projection.detach().T
 
         def distances(x: torch.Tensor) -> torch.Tensor:  # to every written slot, (B, N, slots)
             return torch.cdist((2 * x - 1) @ project, codes).masked_fill(~written.unsqueeze(1), float("inf"))

@@ -23,17 +23,23 @@ for model in memory_networks mann lstm plasticity kanerva hopfield_code; do
   # with the lowest mean error at its last evaluation
   [ ${#finished[@]} -gt 0 ] && learned+=(--learned "$model=$(python -m experiments.tuning pick "${finished[@]}")")
 done
-# EBMM is the refined code-slot model (checkpoints/binary_code_slots_refine); the sign-slot models
-# that were the project's EBMM before it stay as rows. CORRUPTIONS: resample -> binary.json, others
-# -> binary_CORRUPTION.json.
+# EBMM is the per-episode code-slot model (checkpoints/binary_code_slots_episode); the fixed-layout
+# model it came from and the sign-slot models that were the project's EBMM before it stay as rows.
+# CORRUPTIONS: resample -> binary.json, others -> binary_CORRUPTION.json. Re-sample and erase take
+# 64 of the 128 positions; flip takes 32 bits, the number re-sampling 64 positions flips on average
+# (flipping 64 leaves a query no information about its string).
 for corruption in ${CORRUPTIONS:-resample}; do
   suffix=""
   [ "$corruption" != resample ] && suffix="_$corruption"
-  ebmm bench binary --checkpoint checkpoints/binary_code_slots_refine --models ebmm,hopfield_hebb,hopfield_storkey,hopfield_pinv \
+  bits=64
+  [ "$corruption" = flip ] && bits=32
+  ebmm bench binary --checkpoint checkpoints/binary_code_slots_episode --models ebmm,hopfield_hebb,hopfield_storkey,hopfield_pinv \
+      --learned ebmm_code_slots_fixed=checkpoints/binary_code_slots_refine \
       --learned ebmm_sign_slots=checkpoints/binary_peel --learned ebmm_sign_slots_n96=checkpoints/binary_peel_n96 \
       --learned ebmm_sign_slots_paper_optimiser=checkpoints/binary_peel_paper_optimiser \
-      "${learned[@]}" --corruption "$corruption" --patterns 16,32,48,64,96 --episodes "$binary_episodes" --seed 2026 \
-      --json "results/baselines/binary$suffix.json" --plot "results/baselines/binary$suffix.png"
+      "${learned[@]}" --corruption "$corruption" --corrupt-bits "$bits" --patterns 16,32,48,64,96 \
+      --episodes "$binary_episodes" --seed 2026 --json "results/baselines/binary$suffix.json" \
+      --plot "results/baselines/binary$suffix.png"
 done
 fi
 for dataset in $tasks; do

@@ -479,3 +479,10 @@ def test_a_flat_head_option_override_sets_the_head_spec(tmp_path: Path) -> None:
             assert load_config(path, overrides).model.energy_args == expected, (path.name, overrides)
     expected["head"] = {"kind": "reconstruct", "residual_power": 4.0}
     assert load_config(short, ["model.energy_args.residual_power=4.0"]).model.energy_args == expected
+
+
+@pytest.mark.parametrize("weights", ["[1.0]", "[1.0, 0.0]", "[1.0, -2.0]", "[1.0, true]"])
+def test_pattern_weights_need_one_positive_weight_per_load(weights: str) -> None:
+    with pytest.raises(ValueError, match=r"task\.pattern_weights"):
+        load_config(None, ["task.patterns=[16, 32]", f"task.pattern_weights={weights}"])
+    assert load_config(None, ["task.patterns=[16, 32]", "task.pattern_weights=[2, 0.5]"]).task.pattern_weights == [2, 0.5]

@@ -374,3 +374,20 @@ def test_max_steps_zero_saves_the_initialised_model(tmp_path: Path) -> None:
     fresh = build_memory(config.model)
     for (name, saved), (_, built) in zip(memory.state_dict().items(), fresh.state_dict().items(), strict=True):
         torch.testing.assert_close(saved, built, msg=name)
+
+
+def test_pattern_weights_scale_each_loads_meta_gradient(tmp_path: Path) -> None:
+    # loads 4 and 6 weighted 3 and 1: the gradient norm the log records (before clipping) is 3× the
+    # unweighted run's on updates that drew N = 4 and the same on N = 6; the logged loss is unweighted
+    def records(*weights: str) -> list[dict]:
+        config = tiny_config("task.patterns=[4, 6]", *weights, "train.steps=8", "train.log_every=1",
+                             "train.eval_every=100", "train.checkpoint_every=100")
+        run = tmp_path / f"run{len(weights)}"
+        train(config, run, quiet=True, max_steps=1)
+        return [r for r in read_metrics(run) if r["kind"] == "train"]
+
+    weighted, plain = records("task.pattern_weights=[3.0, 1.0]")[0], records()[0]
+    ratio = 3.0 if plain["patterns"] == 4 else 1.0
+    assert weighted["patterns"] == plain["patterns"]
+    assert weighted["loss"] == pytest.approx(plain["loss"])
+    assert weighted["grad_norm"] == pytest.approx(ratio * plain["grad_norm"], rel=1e-4)

@@ -68,11 +68,14 @@ class TaskConfig:
     ``ebmm.data`` (``omniglot``, ``cifar10``, ``mnist``, ...) read from ``data_dir`` (empty: the
     ``EBMM_DATA`` environment variable, else ``~/.cache/ebmm``); training samples the train split.
     ``patterns`` lists the memory loads N; each meta-update draws one of them at random, so a list
-    is a curriculum over loads (one value: a fixed N). ``corruption_args`` are the corruption's
+    is a curriculum over loads (one value: a fixed N). ``pattern_weights``: one positive weight per
+    entry of ``patterns`` that multiplies the meta-loss of an update that drew it (empty: 1 each), e.g.
+    so that the hardest load keeps improving while the easy ones stay exact. ``corruption_args`` are the corruption's
     parameters (e.g. ``{size = 16}`` for ``block_noise``); binary corruptions use ``corrupt_bits``.
     """
 
     patterns: list[int] = field(default_factory=lambda: [32])
+    pattern_weights: list[float] = field(default_factory=list)
     corruption: str = "resample"
     corrupt_bits: int = 64
     corruption_args: dict[str, Any] = field(default_factory=dict)
@@ -303,6 +306,11 @@ def _check_task(config: Config) -> None:
     task, model = config.task, config.model
     if not task.patterns or any(n < 1 for n in task.patterns):
         raise ValueError(f"task.patterns must list positive pattern counts, got {task.patterns}")
+    weights = task.pattern_weights
+    if weights and (len(weights) != len(task.patterns) or not all(
+            isinstance(w, (int, float)) and not isinstance(w, bool) and w > 0 for w in weights)):
+        raise ValueError(f"task.pattern_weights must give one positive weight per entry of task.patterns "
+                         f"{task.patterns} (or be empty), got {weights}")
     if task.corruption not in CORRUPTIONS:
         raise ValueError(f"task.corruption must be one of {sorted(CORRUPTIONS)}, got {task.corruption!r}")
     if task.data == "binary" and len(model.pattern_shape) != 1:

@@ -88,10 +88,14 @@ def evaluate_binary(
     return evaluate(memory, build_task(config), patterns_list, episodes, seed)
 
 
-def _sample_batch(config: Config, task: BinaryTask | ImageTask, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def _sample_batch(
+    config: Config, task: BinaryTask | ImageTask, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """One update's episodes at a load drawn from ``task.patterns``, and that load's loss weight."""
     choices = config.task.patterns
-    count = choices[int(torch.randint(len(choices), (1,), generator=generator))]
-    return task.sample(config.train.meta_batch, count, generator, "train")
+    index = int(torch.randint(len(choices), (1,), generator=generator))
+    weight = float(config.task.pattern_weights[index]) if config.task.pattern_weights else 1.0
+    return (*task.sample(config.train.meta_batch, choices[index], generator, "train"), weight)
 
 
 class _MetaLoss(nn.Module):
@@ -275,7 +279,7 @@ def _train(
     window: list[float] = []
     with (metrics_path.open("a") if main else open(os.devnull, "w")) as log:
         for step in progress:
-            patterns, queries = _sample_batch(config, task, generator)
+            patterns, queries, weight = _sample_batch(config, task, generator)
             if context.world_size > 1:
                 patterns, queries = patterns[share], queries[share]
             patterns, queries = patterns.to(device), queries.to(device)
@@ -286,7 +290,7 @@ def _train(
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(config, step)
             if torch.isfinite(global_loss):
-                loss.backward()
+                (loss * weight if weight != 1.0 else loss).backward()  # the log keeps the unweighted loss
                 grad_norm = torch.nn.utils.clip_grad_norm_(memory.parameters(), config.train.clip_norm)
             if not torch.isfinite(global_loss) or not torch.isfinite(grad_norm):
                 latest = run.latest

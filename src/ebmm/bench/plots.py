@@ -28,6 +28,7 @@ LABELS = {
     "hopfield_code": "modern Hopfield (learned code)",
     "ebmm_paper_optimiser": "EBMM, paper's optimiser (20,000 updates)",
     "ebmm_n96": "EBMM, fine-tuned on N = 64, 96",
+    "ebmm_code_slots_fixed": "EBMM, code slots, fixed layout (96 × 86)",
     "ebmm_sign_slots": "EBMM, sign slots (12,000 updates)",
     "ebmm_sign_slots_paper_optimiser": "EBMM, sign slots, paper's optimiser (20,000 updates)",
     "ebmm_sign_slots_n96": "EBMM, sign slots, fine-tuned on N = 64, 96",

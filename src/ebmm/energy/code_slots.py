@@ -117,12 +117,17 @@ class CodeSlotEnergy(nn.Module):
                              f"this memory of {budget} floats, got {patterns!r}")
         return patterns, min(self.dim, budget // patterns)
 
-    def _slot_codes(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The slot codes ``(slots, w)`` of the current layout and the projection rows ``(w, dim)``."""
+    def codes_of(self, weight: torch.Tensor, patterns: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The slot codes ``(..., slots, w)`` that writable weights ``(..., *memory.weight.shape)`` hold
+        for an episode of ``patterns`` (default: the current episode's), and the projection rows
+        ``(w, dim)`` that code a pattern."""
         if self.layout == "fixed":
-            return self.memory.weight, self.projection
-        slots, width = self.slot_layout()
-        return self.memory.weight[: slots * width].view(slots, width), self.projection[:width]
+            return weight, self.projection
+        slots, width = self.slot_layout(patterns)
+        return weight[..., : slots * width].unflatten(-1, (slots, width)), self.projection[:width]
+
+    def _slot_codes(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.codes_of(self.memory.weight)
 
     def written(self) -> torch.Tensor:
         """1 for slots whose code has left θ̄ = 0 (radius σ), else 0: a step function of the codes."""
