@@ -4,8 +4,9 @@
 # learned baseline beside the shipped EBMM checkpoints.
 # Usage: [TASKS="binary omniglot cifar10"] [CORRUPTIONS="resample erase"] \
 #        scripts/bench_baselines.sh RUNS_DIR DATA_DIR [BINARY_EPISODES] [IMAGE_EPISODES]
-#   RUNS_DIR holds the runs of scripts/train_baselines.sh (unfinished runs are left out); DATA_DIR holds
-#   omniglot/ and cifar10/.
+#   RUNS_DIR holds the runs of scripts/train_baselines.sh (unfinished runs are left out), or is
+#   checkpoints/baselines, the shipped final checkpoints of the string baselines' runs (TASKS=binary);
+#   DATA_DIR holds omniglot/ and cifar10/.
 set -euo pipefail
 runs=${1:?usage: scripts/bench_baselines.sh RUNS_DIR DATA_DIR [BINARY_EPISODES] [IMAGE_EPISODES]}
 data=${2:?usage: scripts/bench_baselines.sh RUNS_DIR DATA_DIR [BINARY_EPISODES] [IMAGE_EPISODES]}

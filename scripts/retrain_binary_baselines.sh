@@ -4,7 +4,8 @@
 # learning rate that scripts/train_baselines.sh chose), one thread per run, RUNS in order.
 # Usage: [RUNS="binary_memory_networks ..."] scripts/retrain_binary_baselines.sh RUNS_DIR DATA_DIR
 #   A run already in RUNS_DIR is resumed, or skipped when complete; scripts/bench_baselines.sh RUNS_DIR
-#   then benchmarks them.
+#   then benchmarks them. Their final checkpoints are shipped in checkpoints/baselines/ (scripts/ship_checkpoint.py),
+#   which scripts/bench_baselines.sh takes as RUNS_DIR too.
 set -euo pipefail
 runs=${1:?usage: scripts/retrain_binary_baselines.sh RUNS_DIR DATA_DIR}
 data=${2:?usage: scripts/retrain_binary_baselines.sh RUNS_DIR DATA_DIR}

@@ -8,6 +8,7 @@ the optimiser state stays in the run folder.
 from __future__ import annotations
 
 import json
+from typing import Any
 import platform
 import shutil
 import sys
@@ -31,6 +32,19 @@ def codec_line(energy_args: dict, init_from: str = "") -> str:
             f"(`ebmm.energy.image_codecs.ConvCodec`).\n")
 
 
+def model_lines(model: dict, memory: Any, loaded: Any) -> str:
+    """The TRAINING.md lines on the model: an EBMM's energy and write/read rules, or a learned baseline's arguments."""
+    shape = loaded.model.pattern_shape
+    if model.get("kind", "ebmm") != "ebmm":
+        return (f"- Model: learned baseline `{model['kind']}`, arguments `{json.dumps(model['args'])}`, patterns of shape\n"
+                f"  {shape}; memory sized by its `budget` (`ebmm.baselines`).\n")
+    refine = f"R = {model['refine_steps']} refine steps, " if model.get("refine_steps") else ""
+    return (f"- Model: `{model['energy']}` energy, arguments `{json.dumps(model['energy_args'])}`, patterns of shape\n"
+            f"  {shape}; writable weights: {memory.memory_floats():,} floats\n"
+            f"  ({', '.join(memory.writable)}); T = {model['write_steps']} write steps ({', '.join(model['write_terms'])}),\n"
+            f"  {refine}K = {model['read_steps']} read steps.\n")
+
+
 def main(run: str, target: str, command: str) -> None:
     folder = resolve_checkpoint(run)
     out = Path(target)
@@ -46,18 +60,14 @@ def main(run: str, target: str, command: str) -> None:
     model, task, train = config["model"], config["task"], config["train"]
     text = f"""# {out.as_posix()} — {config['name']}
 
-- Model: `{model['energy']}` energy, arguments `{json.dumps(model['energy_args'])}`, patterns of shape
-  {loaded.model.pattern_shape}; writable weights: {memory.memory_floats():,} floats
-  ({', '.join(memory.writable)}); T = {model['write_steps']} write steps ({', '.join(model['write_terms'])}),
-  {f"R = {model['refine_steps']} refine steps, " if model.get('refine_steps') else ''}K = {model['read_steps']} read steps.
-- Task: `{task['data']}` train split, N drawn from {task['patterns']} per update, corruption
+{model_lines(model, memory, loaded)}- Task: `{task['data']}` train split, N drawn from {task['patterns']} per update, corruption
   `{task['corruption']}` {json.dumps(task['corruption_args']) if task['corruption_args'] else ''}.
 - Trained by: `{command}` (`config.json` here is the resolved config; `metrics.jsonl` is that run's log).
 - Budget: {state['step']:,} of the config's {train['steps']:,} meta-updates{' (stopped early)' if 0 < state['step'] < train['steps'] else ''}{' (none: the initialised model, `--max-steps 0`)' if state['step'] == 0 else ''}, {train['meta_batch']} episode(s) each, {state['elapsed_seconds']:.0f} s
   ({state['elapsed_seconds'] / 3600:.2f} hours) on `{train['device']}` — one thread of a 2-core
   {platform.machine()} CPU shared with other runs (`OMP_NUM_THREADS=1`), {train['grad_mode'].replace('_', '-')}
   meta-gradients, AdamW {train['lr']} ({train['lr_schedule']}), clipping {train['clip_norm']}; no GPU.
-{codec_line(model['energy_args'], train.get('init_from', ''))}- Last evaluation during training ({train['eval_episodes']} episodes per N): {last}.
+{codec_line(model.get('energy_args', {}), train.get('init_from', ''))}- Last evaluation during training ({train['eval_episodes']} episodes per N): {last}.
 - Files: `model.safetensors` (all meta-parameters, {(out / 'model.safetensors').stat().st_size // 1024} KB), `config.json`,
   `state.json` (step, seconds), `metrics.jsonl`.
 """
