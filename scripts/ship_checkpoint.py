@@ -8,11 +8,11 @@ the optimiser state stays in the run folder.
 from __future__ import annotations
 
 import json
-from typing import Any
 import platform
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 from ebmm.build import load_memory, resolve_checkpoint
 

@@ -95,10 +95,9 @@ class CodeSlotEnergy(nn.Module):
         self.reading = False
         self.empty_radius = float(empty_radius)
         self.projection = nn.Parameter(basis.T.contiguous())  # (code or dim, dim), orthonormal rows
-        if layout == "fixed":
-            self.memory = nn.Linear(code, slots, bias=False)
-        else:
-            self.memory = FloatStore(slots * code)
+        # the writable codes: (slots, code) in the fixed layout, a flat store of as many floats otherwise
+        self.memory: nn.Linear | FloatStore = (nn.Linear(code, slots, bias=False) if layout == "fixed"
+                                               else FloatStore(slots * code))
         nn.init.zeros_(self.memory.weight)
         self._register_load_state_dict_pre_hook(self._from_fixed_layout)
         self.log_beta = nn.Parameter(torch.tensor(math.log(beta)))
