@@ -10,8 +10,9 @@
 The checkpoint's energy and write/read rules stay as trained. ``--rates`` adds R = ``--steps``
 refine steps with one rate (energy term; the other terms keep the write's rates) and one momentum
 (``EnergyMemory(refine_steps=...)``); ``--grid FIELD=[...]`` tries values of any other ``[model]``
-field (``with_overrides``: a parameter the field initialises, or whose shape it changes, starts
-from the new value; every other parameter is the checkpoint's). Every point of the product of the
+field or of one energy option, ``--grid energy_args.NAME=[...]`` (``with_overrides``: a parameter the
+field or option initialises, or whose shape it changes, starts from the new value; every other
+parameter is the checkpoint's). Every point of the product of the
 grids is scored by the mean error of a read after writing the same seeded train-split episodes
 (test images are never seen; binary strings have one distribution), averaged over the memory loads
 N (default: the checkpoint's ``task.patterns``). The checkpoint itself is scored too.
@@ -42,31 +43,41 @@ ENERGY_FIELDS = ("kind", "energy", "pattern_shape")
 
 
 def with_overrides(checkpoint: str, overrides: dict[str, Any]) -> EnergyMemory:
-    """The checkpoint's memory with ``overrides`` of its ``[model]`` fields (e.g. ``read_steps``).
+    """The checkpoint's memory with ``overrides`` of its ``[model]`` fields (e.g. ``read_steps``) or of
+    single energy options (``energy_args.NAME``, e.g. ``energy_args.novelty``).
 
-    The energy's parameters are the checkpoint's (``energy_args`` may change only options that keep
-    them). A write/read parameter whose initial value the overrides change (the field initialises it,
-    or its shape follows e.g. ``read_steps``) starts from the overridden config; the others keep the
-    checkpoint's values.
+    A parameter whose initial value the overrides change (the field or option initialises it, or its
+    shape follows e.g. ``read_steps``) starts from the overridden config; every other parameter,
+    the energy's included, keeps the checkpoint's value. An override that reshapes an energy
+    parameter is refused (the trained energy would be lost).
     """
     base, config = load_memory(checkpoint)
     model = config.ebmm_model("tuning")
-    for name in overrides:
-        if name in ENERGY_FIELDS or not hasattr(model, name):
-            raise ValueError(f"cannot tune model.{name}: not a write/read field of {type(model).__name__}")
-    memory = build_memory(dataclasses.replace(model, **overrides))
+    fields = {name: value for name, value in overrides.items() if not name.startswith("energy_args.")}
+    options = {name.removeprefix("energy_args."): value for name, value in overrides.items() if name not in fields}
+    for name in fields:
+        if name in ENERGY_FIELDS or name == "energy_args" or not hasattr(model, name):
+            raise ValueError(f"cannot tune model.{name}: not a write/read field of {type(model).__name__} "
+                             "(energy options: energy_args.NAME)")
+    changed = dataclasses.replace(model, **fields, energy_args={**model.energy_args, **options})
+    with torch.random.fork_rng():  # the same draws for both builds: a random initialisation is unchanged
+        torch.manual_seed(0)
+        memory = build_memory(changed)
+        torch.manual_seed(0)
+        initial = build_memory(model).state_dict()
     assert isinstance(memory, EnergyMemory) and isinstance(base, EnergyMemory)
-    fresh, initial, saved = memory.state_dict(), build_memory(model).state_dict(), base.state_dict()
+    fresh, saved = memory.state_dict(), base.state_dict()
+    reshaped = [name for name, value in saved.items()
+                if name.startswith("energy.") and name in fresh and fresh[name].shape != value.shape]
+    if reshaped:
+        raise ValueError(f"{checkpoint}: the overrides {overrides} change the shape of the energy's parameters {reshaped}")
 
     def keep(name: str, value: torch.Tensor) -> bool:
         if name not in fresh or fresh[name].shape != value.shape:
             return False
-        return name.startswith("energy.") or (name in initial and torch.equal(fresh[name], initial[name]))
+        return name in initial and torch.equal(fresh[name], initial[name])
 
-    kept = {name: value for name, value in saved.items() if keep(name, value)}
-    if any(name.startswith("energy.") and name not in kept for name in fresh):
-        raise ValueError(f"{checkpoint}: the overrides {overrides} change the energy's parameters")
-    memory.load_state_dict({**fresh, **kept})
+    memory.load_state_dict({**fresh, **{name: value for name, value in saved.items() if keep(name, value)}})
     return memory
 
 
@@ -174,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rates", default=None,
                         help="comma-separated refine rates (energy term) to try (none: no refine steps added)")
     parser.add_argument("--grid", action="append", default=[], metavar="FIELD=[V,...]",
-                        help="a [model] field and the JSON list of values to try (repeatable; the grid is the product)")
+                        help="a [model] field (or energy_args.NAME) and the JSON list of values to try (repeatable; the grid is the product)")
     parser.add_argument("--momenta", default="0.9", help="comma-separated momenta in (0, 1) to try")
     parser.add_argument("--episodes", type=int, default=2, help="train-split episodes scored per N (default 2)")
     parser.add_argument("--patterns", default=None,

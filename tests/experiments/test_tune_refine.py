@@ -67,3 +67,21 @@ def test_the_cli_tunes_a_grid_of_fields_and_records_every_point(tmp_path: Path) 
     assert record["best"]["error"] == min(t["error"] for t in record["trials"])
     with pytest.raises(SystemExit):
         main([str(tmp_path / "run"), "--grid", "read_steps=20"])
+
+
+def test_an_energy_option_override_restarts_only_the_parameter_it_initialises(tmp_path: Path) -> None:
+    config = load_config(REPO / "configs" / "binary_code_slots_episode.toml", [
+        "model.pattern_shape=[16]", "model.energy_args={slots = 4, code = 8, novelty = 50.0, layout = \"per_episode\"}",
+        "train.init_from=\"\"", "task.corrupt_bits=4", "task.patterns=[4]", "train.eval_patterns=[4]"])
+    train(config, tmp_path / "run", quiet=True, max_steps=0)
+    base, _ = load_memory(tmp_path / "run")
+    with torch.no_grad():  # a "trained" projection and β, so that keeping them is visible
+        base.energy.projection.mul_(-1.0)
+        base.energy.log_beta.add_(0.5)
+    save_tensors(CheckpointFolder(resolve_checkpoint(tmp_path / "run")).model, base.state_dict())
+    lower = with_overrides(str(tmp_path / "run"), {"energy_args.novelty": 5.0, "read_steps": 7})
+    assert float(lower.energy.novelty.detach()) == 5.0 and lower.read_steps == 7
+    for name in ("energy.projection", "energy.log_beta", "energy.log_priority", "write_rate_raw"):
+        torch.testing.assert_close(lower.state_dict()[name], base.state_dict()[name], rtol=0, atol=0)
+    with pytest.raises(ValueError, match="change the shape of the energy's parameters"):
+        with_overrides(str(tmp_path / "run"), {"energy_args.code": 6})
