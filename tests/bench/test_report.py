@@ -130,6 +130,16 @@ def test_specificity_table_lists_the_controls_and_quantised_reads() -> None:
     assert table[0].startswith("| model | memory floats | memory bits | right | unrelated | nothing")
     assert table[2] == "| EBMM `m` | 10 | 320 | 2.00 | 8.00 | 9.00 | 0.25 | 2.50 (40) |"
     assert len(table) == 3  # the query row is the control itself, not listed
+    result["results"]["m"]["16"] = {**cell, "mean": 0.5}
+    result["results"]["query"]["16"] = result["results"]["query"]["64"]
+    with open(handle.name, "w") as rewritten:
+        json.dump(result, rewritten)
+    assert render([handle.name, "--specificity"]).splitlines()[2].split(" | ")[3] == "0.50"  # default: the file's last N
+    assert render([handle.name, "--specificity", "--count", "64"]).splitlines()[2].split(" | ")[3] == "2.00"
+    with pytest.raises(ValueError, match="the file has N = 64, 16"):
+        render([handle.name, "--specificity", "--count", "32"])
+    with pytest.raises(ValueError, match="--count N goes with --specificity"):
+        render([handle.name, "--count", "16"])
 
 
 def test_curves_table_has_one_row_per_family_and_one_column_per_size() -> None:

@@ -3,6 +3,7 @@
     python -m ebmm.bench.report results/binary.json            # bench binary, images, speed
     python -m ebmm.bench.report results/speed.json --analysis  # the speed analysis (docs/speed.md)
     python -m ebmm.bench.report results/images/omniglot.json --specificity  # right / unrelated / nothing, bits
+    python -m ebmm.bench.report results/strings/NAME_bits.json --specificity --count 64  # at N = 64 (default: the last N)
     python -m ebmm.bench.report results/images/omniglot.json --curves  # one row per family, one column per size
 
 Every such table in README.md and docs/ sits under an HTML comment that names these arguments,
@@ -72,12 +73,16 @@ def images_markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def specificity_markdown(result: dict[str, Any]) -> str:
+def specificity_markdown(result: dict[str, Any], count: str | None = None) -> str:
     """The controls of an image or string benchmark run with specificity (and quantised reads): per
     model, the error after the right write, after an unrelated write, with nothing written, their
-    ratio, and the error with the written state stored in 8 and 4 bits, each with its memory in bits."""
+    ratio, and the error with the written state stored in 8 and 4 bits, each with its memory in bits.
+    ``count``: the memory load N shown (default: the largest in the file)."""
     rows = result["results"]
-    count = list(next(iter(rows.values())).keys())[-1]
+    counts = list(next(iter(rows.values())).keys())
+    if count is not None and count not in counts:
+        raise ValueError(f"--count {count}: the file has N = {', '.join(counts)}")
+    count = counts[-1] if count is None else count
     checkpoints = result.get("checkpoints", {})
     depths = sorted({d for row in rows.values() for d in row[count].get("quantized", {})}, key=int, reverse=True)
     head = ["model", "memory floats", "memory bits", "right", "unrelated", "nothing", "right ÷ unrelated",
@@ -200,7 +205,7 @@ def markdown(result: dict[str, Any]) -> str:
     return binary_markdown(result)
 
 
-USAGE = "usage: python -m ebmm.bench.report RESULTS.json [--analysis | --specificity | --curves]"
+USAGE = "usage: python -m ebmm.bench.report RESULTS.json [--analysis | --specificity [--count N] | --curves]"
 
 
 def render(args: Sequence[str]) -> str:
@@ -209,10 +214,18 @@ def render(args: Sequence[str]) -> str:
     are relative to the working directory (the repository root in the docs' markers)."""
     if not args or args[0].startswith("-"):
         raise ValueError(USAGE)
-    analysis = "--analysis" in args[1:]
-    specificity = "--specificity" in args[1:]
-    curves = "--curves" in args[1:]
-    for arg in args[1:]:
+    options = list(args[1:])
+    count = None
+    if "--count" in options:
+        at = options.index("--count")
+        if at + 1 >= len(options) or "--specificity" not in options:
+            raise ValueError(f"{USAGE}\n--count N goes with --specificity")
+        count = options.pop(at + 1)
+        options.pop(at)
+    analysis = "--analysis" in options
+    specificity = "--specificity" in options
+    curves = "--curves" in options
+    for arg in options:
         if arg not in ("--analysis", "--specificity", "--curves"):
             raise ValueError(f"{USAGE}\nnot understood: {arg!r}")
     result = load_json(args[0])
@@ -223,7 +236,7 @@ def render(args: Sequence[str]) -> str:
 
         return analysis_markdown(result["analysis"])
     if specificity:
-        return specificity_markdown(result)
+        return specificity_markdown(result, count)
     if curves:
         if result.get("benchmark") != "images":
             raise ValueError(f"--curves goes with an image benchmark, not {args[0]}")
