@@ -461,6 +461,8 @@ class EnergyMemory(nn.Module):
         The backward pass that yields ∇_x E (needed for the gradient-norm term) yields ∇_θ E in the
         same call; the gradient-norm term then takes one more backward pass. So a step costs one
         forward and two backward passes with all terms, one backward pass without the norm term.
+        An energy laid out per episode sees an episode of these N patterns (``energy_fn``, which a
+        write passes, already carries its episode).
         """
         use = {term: term in terms for term in WRITE_TERMS}
         grads: dict[str, tuple[torch.Tensor, ...]] = {}
@@ -471,7 +473,9 @@ class EnergyMemory(nn.Module):
         # ∇_x E must be the partial derivative at fixed θ^(t), not the total one.
         x = patterns.detach().requires_grad_(use["gradnorm"])
         inputs = list(fast.values())
-        energy = (energy_fn or self._energy)(fast, x)  # (B, N)
+        if energy_fn is None:  # a call of its own: the episode is these N patterns (a write passes its own)
+            energy_fn = self._for_episode(self._energy, patterns.shape[1])
+        energy = energy_fn(fast, x)  # (B, N)
         divisor = energy.shape[1] if self.write_reduction == "mean" else 1
         if use["energy"]:
             values["energy"] = energy.detach().sum(1) / divisor

@@ -231,3 +231,13 @@ def test_a_fixed_layout_checkpoint_loads_into_the_per_episode_layout() -> None:
     torch.testing.assert_close(per_episode.memory.weight, fixed.memory.weight.reshape(-1))
     x = torch.rand(5, 16)
     torch.testing.assert_close(per_episode(x), fixed(x))  # no episode: the same 6 codes of 10 floats
+
+
+def test_write_gradients_called_alone_use_the_episode_of_its_patterns() -> None:
+    mem = episode_memory()  # 1 string: 1 slot of 64 floats; the default layout is 6 slots of 32
+    patterns = strings(1, 1, dim=64, seed=12)
+    fast = {name: value.detach().unsqueeze(0).clone().requires_grad_() for name, value in mem.initial_fast_weights().items()}
+    grads, _ = mem.write_gradients(fast, patterns, ["energy"])
+    step = -grads["energy"][0][0]  # a free slot's gradient is m − z(x): one step at rate 1 stores the code
+    codes = (2 * patterns[0] - 1) @ mem.energy.projection.detach().T  # type: ignore[operator]
+    torch.testing.assert_close(step[:64], codes[0], atol=1e-3, rtol=1e-3)  # slot 0, all 64 directions
