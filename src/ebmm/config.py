@@ -307,8 +307,7 @@ def _check_task(config: Config) -> None:
     if not task.patterns or any(n < 1 for n in task.patterns):
         raise ValueError(f"task.patterns must list positive pattern counts, got {task.patterns}")
     weights = task.pattern_weights
-    if weights and (len(weights) != len(task.patterns) or not all(
-            isinstance(w, (int, float)) and not isinstance(w, bool) and w > 0 for w in weights)):
+    if weights and (len(weights) != len(task.patterns) or any(w <= 0 for w in weights)):  # floats: checked by type
         raise ValueError(f"task.pattern_weights must give one positive weight per entry of task.patterns "
                          f"{task.patterns} (or be empty), got {weights}")
     if task.corruption not in CORRUPTIONS:

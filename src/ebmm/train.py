@@ -290,7 +290,7 @@ def _train(
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(config, step)
             if torch.isfinite(global_loss):
-                (loss * weight if weight != 1.0 else loss).backward()  # the log keeps the unweighted loss
+                (loss * weight).backward()  # the log keeps the unweighted loss
                 grad_norm = torch.nn.utils.clip_grad_norm_(memory.parameters(), config.train.clip_norm)
             if not torch.isfinite(global_loss) or not torch.isfinite(grad_norm):
                 latest = run.latest

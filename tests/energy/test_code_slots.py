@@ -25,6 +25,18 @@ def strings(episodes: int, count: int, dim: int = 32, seed: int = 0) -> torch.Te
     return torch.randint(0, 2, (episodes, count, dim), generator=torch.Generator().manual_seed(seed)).float()
 
 
+def meta_gradients(mem: EnergyMemory, loss: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+    return torch.autograd.grad(loss, [p for p in mem.parameters() if p.requires_grad], allow_unused=True)
+
+
+def assert_same_gradients(plain: tuple[torch.Tensor | None, ...], recomputed: tuple[torch.Tensor | None, ...]) -> None:
+    for a, b in zip(plain, recomputed, strict=True):
+        if a is None:
+            assert b is None
+        else:
+            torch.testing.assert_close(a, b)
+
+
 def test_each_string_gets_its_own_slot_and_its_exact_code() -> None:
     mem = memory(slots=6, code=48, dim=64, novelty=16.0)  # strings ≈ 48 apart in score: no leaks
     patterns = strings(2, 4, dim=64)
@@ -128,12 +140,8 @@ def test_checkpointed_read_closes_the_same_slots_when_it_recomputes() -> None:
         state = mem.write(patterns, "second_order")
         out = mem.read(queries, state, "second_order", checkpoint=use_checkpoint).patterns
         loss = (out - patterns).pow(2).sum()
-        grads.append(torch.autograd.grad(loss, [p for p in mem.parameters() if p.requires_grad], allow_unused=True))
-    for plain, recomputed in zip(*grads, strict=True):
-        if plain is None:
-            assert recomputed is None
-        else:
-            torch.testing.assert_close(plain, recomputed)
+        grads.append(meta_gradients(mem, loss))
+    assert_same_gradients(*grads)
 
 
 def test_read_closes_free_slots_must_be_a_bool() -> None:
@@ -212,12 +220,8 @@ def test_checkpointed_per_episode_write_and_read_recompute_the_same_layout() -> 
     for use_checkpoint in (False, True):
         mem = episode_memory()
         loss = mem.episode_loss(patterns, queries, "second_order", checkpoint=use_checkpoint)[0]
-        grads.append(torch.autograd.grad(loss, [p for p in mem.parameters() if p.requires_grad], allow_unused=True))
-    for plain, recomputed in zip(*grads, strict=True):
-        if plain is None:
-            assert recomputed is None
-        else:
-            torch.testing.assert_close(plain, recomputed)
+        grads.append(meta_gradients(mem, loss))
+    assert_same_gradients(*grads)
 
 
 def test_a_fixed_layout_checkpoint_loads_into_the_per_episode_layout() -> None:

@@ -125,29 +125,30 @@ class CodeSlotEnergy(nn.Module):
         slots, width = self.slot_layout(patterns)
         return weight[..., : slots * width].unflatten(-1, (slots, width)), self.projection[:width]
 
-    def _slot_codes(self) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.codes_of(self.memory.weight)
-
     def written(self) -> torch.Tensor:
         """1 for slots whose code has left θ̄ = 0 (radius σ), else 0: a step function of the codes."""
-        return written_slots(self._slot_codes()[0], self.empty_radius)
+        return written_slots(self.codes_of(self.memory.weight)[0], self.empty_radius)
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:
         """``S`` ``(..., slots)`` of patterns ``x`` ``(..., dim)`` (lower = better)."""
+        return self._scores_and_written(x)[0]
+
+    def _scores_and_written(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if x.shape[-1] != self.dim:
             raise ValueError(f"expected patterns of {self.dim} values in the last axis, got shape {tuple(x.shape)}")
-        slot_codes, projection = self._slot_codes()
+        slot_codes, projection = self.codes_of(self.memory.weight)
         code = (2.0 * x - 1.0) @ projection.T
         fit = 0.5 * (code.unsqueeze(-2) - slot_codes).pow(2).sum(-1)
         written = written_slots(slot_codes, self.empty_radius)
         offset = free_slot_scores(written, self.novelty, self.log_priority.exp())
-        return fit + (1 - written) * (offset - 0.5 * code.pow(2).sum(-1, keepdim=True))
+        return fit + (1 - written) * (offset - 0.5 * code.pow(2).sum(-1, keepdim=True)), written
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         beta = self.log_beta.exp()
-        logits = -beta * self.scores(x)
+        scores, written = self._scores_and_written(x)
+        logits = -beta * scores
         if self.reading and self.read_closes_free_slots:
-            logits = close_free_slots(logits, self.written())
+            logits = close_free_slots(logits, written)
         return -torch.logsumexp(logits, dim=-1) / beta
 
     def _from_fixed_layout(self, state_dict: dict[str, torch.Tensor], prefix: str, *args: object) -> None:
