@@ -32,7 +32,7 @@ from typing import Any
 import torch
 
 from ebmm.bench.harness import git_revision
-from ebmm.build import build_memory, load_memory, resolve_checkpoint
+from ebmm.build import build_memory, load_memory, load_unless_reinitialised, resolve_checkpoint
 from ebmm.checkpoint import load_json, save_json
 from ebmm.config import Config, config_from_dict
 from ebmm.memory import EnergyMemory
@@ -60,24 +60,17 @@ def with_overrides(checkpoint: str, overrides: dict[str, Any]) -> EnergyMemory:
             raise ValueError(f"cannot tune model.{name}: not a write/read field of {type(model).__name__} "
                              "(energy options: energy_args.NAME)")
     changed = dataclasses.replace(model, **fields, energy_args={**model.energy_args, **options})
-    with torch.random.fork_rng():  # the same draws for both builds: a random initialisation is unchanged
+    with torch.random.fork_rng():  # a parameter the overrides re-initialise starts the same in every call
         torch.manual_seed(0)
         memory = build_memory(changed)
-        torch.manual_seed(0)
-        initial = build_memory(model).state_dict()
     assert isinstance(memory, EnergyMemory) and isinstance(base, EnergyMemory)
     fresh, saved = memory.state_dict(), base.state_dict()
     reshaped = [name for name, value in saved.items()
                 if name.startswith("energy.") and name in fresh and fresh[name].shape != value.shape]
     if reshaped:
         raise ValueError(f"{checkpoint}: the overrides {overrides} change the shape of the energy's parameters {reshaped}")
-
-    def keep(name: str, value: torch.Tensor) -> bool:
-        if name not in fresh or fresh[name].shape != value.shape:
-            return False
-        return name in initial and torch.equal(fresh[name], initial[name])
-
-    memory.load_state_dict({**fresh, **{name: value for name, value in saved.items() if keep(name, value)}})
+    load_unless_reinitialised(memory, {name: value for name, value in saved.items()
+                                       if name in fresh and fresh[name].shape == value.shape}, model, changed)
     return memory
 
 

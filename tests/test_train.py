@@ -364,6 +364,18 @@ def test_init_from_takes_energy_options_that_keep_its_parameters(tmp_path: Path)
     assert loaded.energy.read_closes_free_slots is True  # type: ignore[union-attr]
 
 
+def test_init_from_starts_a_parameter_from_the_option_that_initialises_it(tmp_path: Path) -> None:
+    slots = ["model.energy=code_slots", "model.write_chunk=1"]
+    base = train(tiny_config(*slots, "model.energy_args={slots=6,code=8,novelty=50.0}"), tmp_path / "base",
+                 quiet=True, max_steps=1)
+    tuned = tiny_config(*slots, "model.energy_args={slots=6,code=8,novelty=15.0}", f"train.init_from={base.run_dir}")
+    train(tuned, tmp_path / "tuned", quiet=True, max_steps=0)
+    before, after = tensors_of(tmp_path / "base", "model.safetensors"), tensors_of(tmp_path / "tuned", "model.safetensors")
+    assert after["energy.novelty"].item() == 15.0  # this run's option, not the checkpoint's trained value
+    others = [name for name in before if name.startswith("energy.") and name != "energy.novelty"]
+    assert others and all(torch.equal(before[name], after[name]) for name in others)
+
+
 def test_max_steps_zero_saves_the_initialised_model(tmp_path: Path) -> None:
     """A new run with max_steps=0 writes checkpoint 0: the model as built and initialised, no update."""
     config = tiny_config()

@@ -44,6 +44,29 @@ def build_memory(model: ModelConfig) -> TrainableMemory:
     )
 
 
+def load_unless_reinitialised(memory: TrainableMemory, saved: dict[str, torch.Tensor], saved_model: ModelConfig,
+                              model: ModelConfig) -> list[str]:
+    """Load ``saved`` (some parameters of a memory built from ``saved_model``) into ``memory`` (built
+    from ``model``), except those whose initial value the two configs set differently (e.g.
+    ``energy_args.novelty`` initialises the energy's ``novelty``): they keep ``memory``'s value.
+    Returns their names.
+
+    Both configs are built under the same random draws, so a randomly initialised parameter counts as
+    set differently only when its config changed it. A parameter whose shape the configs change is
+    loaded as saved: the memory's load hooks may convert it (a fixed slot layout into a per-episode
+    one), or loading fails."""
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        old = build_memory(saved_model).state_dict()
+        torch.manual_seed(0)
+        new = build_memory(model).state_dict()
+    reinitialised = [name for name in saved if name in old and name in new
+                     and old[name].shape == new[name].shape and not torch.equal(old[name], new[name])]
+    kept = {name: value for name, value in saved.items() if name not in reinitialised}
+    memory.load_state_dict({**memory.state_dict(), **kept})
+    return reinitialised
+
+
 def check_device(device: str | torch.device) -> torch.device:
     """``device`` as a ``torch.device`` if this machine can use it, else ``ValueError`` saying why.
 

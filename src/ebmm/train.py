@@ -120,10 +120,11 @@ def _initialise_from(memory: TrainableMemory, config: Config, device: torch.devi
     With the same model config, every parameter. With the same energy (``energy``, pattern shape)
     but other write/read fields (e.g. refine steps added to a trained memory), the energy's
     parameters only: the write and read rules start from this run's config. ``energy_args`` may
-    differ too when the energy's parameters still fit (e.g. an option that changes only how the energy
-    reads); the parameters are then the checkpoint's and the options this run's.
+    differ too when the energy's parameters still fit: a parameter whose initial value an option sets
+    (e.g. ``novelty``) starts from this run's option, every other one is the checkpoint's
+    (``load_unless_reinitialised``).
     """
-    from ebmm.build import resolve_checkpoint
+    from ebmm.build import load_unless_reinitialised, resolve_checkpoint
 
     folder = CheckpointFolder(resolve_checkpoint(config.train.init_from))
     saved = config_from_dict(load_json(folder.config))
@@ -138,9 +139,9 @@ def _initialise_from(memory: TrainableMemory, config: Config, device: torch.devi
         fields = ", ".join(f"model.{name}" for name in differ) or f"model.kind = {model.kind!r} (a learned baseline)"
         raise ValueError(f"train.init_from={config.train.init_from}: its model config differs from this run's in "
                          f"{fields}; a run can start from another's energy only when the energy is the same")
-    energy = {name[len("energy."):]: value for name, value in tensors.items() if name.startswith("energy.")}
+    energy = {name: value for name, value in tensors.items() if name.startswith("energy.")}
     try:
-        memory.energy.load_state_dict(energy)  # type: ignore[attr-defined]
+        load_unless_reinitialised(memory, energy, old, model)
     except RuntimeError as error:
         raise ValueError(f"train.init_from={config.train.init_from}: its energy's parameters do not fit this run's "
                          f"energy (model.energy_args {getattr(old, 'energy_args', None)} there, {model.energy_args} "

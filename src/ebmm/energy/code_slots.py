@@ -42,7 +42,7 @@ import math
 import torch
 from torch import nn
 
-from ebmm.energy.free_slots import close_free_slots, free_slot_scores, written_slots
+from ebmm.energy.free_slots import close_free_slots, free_slot_scores, half_squared_distances, written_slots
 
 
 class CodeSlotEnergy(nn.Module):
@@ -138,7 +138,7 @@ class CodeSlotEnergy(nn.Module):
             raise ValueError(f"expected patterns of {self.dim} values in the last axis, got shape {tuple(x.shape)}")
         slot_codes, projection = self.codes_of(self.memory.weight)
         code = (2.0 * x - 1.0) @ projection.T
-        fit = 0.5 * (code.unsqueeze(-2) - slot_codes).pow(2).sum(-1)
+        fit = half_squared_distances(code, slot_codes)
         written = written_slots(slot_codes, self.empty_radius)
         offset = free_slot_scores(written, self.novelty, self.log_priority.exp())
         return fit + (1 - written) * (offset - 0.5 * code.pow(2).sum(-1, keepdim=True)), written

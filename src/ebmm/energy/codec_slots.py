@@ -41,7 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ebmm.energy.free_slots import close_free_slots, free_slot_scores, written_slots
+from ebmm.energy.free_slots import close_free_slots, free_slot_scores, half_squared_distances, written_slots
 from ebmm.energy.image_codecs import CODECS, ImageCodec, LinearCodec
 
 
@@ -147,7 +147,7 @@ class CodecSlotEnergy(nn.Module):
         worst = self._worst_square(errors)
         outside = errors.flatten(-3).sum(-1) - worst
         code = self.codec.encode(x)
-        fit = 0.5 * (code.unsqueeze(-2) - self.memory.weight).pow(2).sum(-1)
+        fit = half_squared_distances(code, self.memory.weight)
         written = self.written()
         free = free_slot_scores(written, self.novelty, self.log_priority.exp())
         scores = self.log_fit_weight.exp() * fit + written * outside + (1 - written) * free

@@ -9,11 +9,22 @@ A free slot is the write's "new pattern" option. A read assumes its query was wr
 built with ``read_closes_free_slots`` drops its free slots from the log-sum-exp while
 ``EnergyMemory`` reads (``close_free_slots``): a query can no longer settle on a free slot, which
 returns nothing. ``ebmm.energy.base.reading`` sets the energy's ``reading`` attribute.
+
+``half_squared_distances`` is the slot energies' fit term, ½‖c − s_k‖² for every code and slot.
 """
 
 from __future__ import annotations
 
 import torch
+
+
+def half_squared_distances(codes: torch.Tensor, slot_codes: torch.Tensor) -> torch.Tensor:
+    """``½‖c − s_k‖²`` ``(..., slots)`` for codes ``(..., w)`` and slot codes ``(slots, w)``.
+
+    Expanded as ``½‖c‖² + ½‖s_k‖² − c·s_k``: one matrix product, where the broadcast difference
+    would hold a ``(..., slots, w)`` tensor (most of a string read's time)."""
+    cross = codes @ slot_codes.transpose(-1, -2)
+    return 0.5 * (codes.pow(2).sum(-1, keepdim=True) + slot_codes.pow(2).sum(-1).unsqueeze(-2)) - cross
 
 
 def written_slots(codes: torch.Tensor, radius: float) -> torch.Tensor:
