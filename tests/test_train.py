@@ -376,6 +376,18 @@ def test_init_from_starts_a_parameter_from_the_option_that_initialises_it(tmp_pa
     assert others and all(torch.equal(before[name], after[name]) for name in others)
 
 
+def test_frozen_parameters_keep_their_starting_value(tmp_path: Path) -> None:
+    config = tiny_config("train.frozen=['energy.*', 'read_step_raw']", "train.lr=1e-2")
+    train(config, tmp_path / "run", quiet=True, max_steps=3)
+    memory, _ = load_memory(tmp_path / "run")
+    torch.manual_seed(config.train.seed)
+    fresh = dict(build_memory(config.model).named_parameters())
+    moved = {name for name, value in memory.named_parameters() if not torch.equal(value, fresh[name])}
+    assert moved and not any(name.startswith("energy.") or name == "read_step_raw" for name in moved)
+    with pytest.raises(ValueError, match=r"train.frozen: 'energy.nothing' matches no parameter"):
+        train(tiny_config("train.frozen=['energy.nothing']"), tmp_path / "bad", quiet=True)
+
+
 def test_max_steps_zero_saves_the_initialised_model(tmp_path: Path) -> None:
     """A new run with max_steps=0 writes checkpoint 0: the model as built and initialised, no update."""
     config = tiny_config()

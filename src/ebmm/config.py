@@ -95,7 +95,11 @@ class TrainConfig:
     ``init_from``: a checkpoint or run folder whose parameters start a new run (fine-tuning with a
     fresh optimiser and this config's schedule). With an equal model config every parameter is
     loaded; with the same energy but other write/read fields (e.g. refine steps added) or energy
-    options that keep its parameters (e.g. ``read_closes_free_slots``), the energy's parameters only.
+    options that keep its parameters' shapes (e.g. ``read_closes_free_slots``), the energy's
+    parameters only, and of those not the ones an option initialises (``novelty``): they start
+    from this config's option.
+    ``frozen``: meta-parameters held at their starting value, by name or ``fnmatch`` pattern (e.g.
+    ``energy.projection``, ``energy.memory.*`` for θ̄); each must match a parameter.
     """
 
     steps: int = 10_000
@@ -109,6 +113,7 @@ class TrainConfig:
     checkpointing: bool = False
     first_order_steps: int = 0
     init_from: str = ""
+    frozen: list[str] = field(default_factory=list)
     seed: int = 0
     log_every: int = 50
     eval_every: int = 500

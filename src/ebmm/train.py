@@ -15,6 +15,8 @@ averaged over ranks and so mean the same as in a single-process run.
 
 from __future__ import annotations
 
+import fnmatch
+
 import json
 import math
 import os
@@ -71,7 +73,20 @@ def _restore_optimizer(optimizer: torch.optim.Optimizer, tensors: dict[str, torc
 
 
 def make_optimizer(memory: TrainableMemory, config: Config) -> torch.optim.Optimizer:
-    return torch.optim.AdamW(memory.parameters(), lr=config.train.lr, weight_decay=config.train.weight_decay)
+    """AdamW over the memory's meta-parameters, less those ``train.frozen`` holds."""
+    return torch.optim.AdamW(trained_parameters(memory, config.train.frozen), lr=config.train.lr,
+                             weight_decay=config.train.weight_decay)
+
+
+def trained_parameters(memory: TrainableMemory, frozen: list[str]) -> list[nn.Parameter]:
+    """The parameters of ``memory`` whose names match none of the ``frozen`` patterns (``fnmatch``);
+    ``ValueError`` naming a pattern that matches no parameter."""
+    named = dict(memory.named_parameters())
+    for pattern in frozen:
+        if not fnmatch.filter(named, pattern):
+            raise ValueError(f"train.frozen: {pattern!r} matches no parameter of this memory "
+                             f"(its parameters: {', '.join(named)})")
+    return [value for name, value in named.items() if not any(fnmatch.fnmatchcase(name, p) for p in frozen)]
 
 
 def learning_rate(config: Config, step: int) -> float:
@@ -278,6 +293,7 @@ def _train(
                     disable=quiet or not main or not sys.stderr.isatty(), desc=config.name, dynamic_ncols=True)
     tic = time.perf_counter()
     window: list[float] = []
+    trained = [parameter for group in optimizer.param_groups for parameter in group["params"]]
     with (metrics_path.open("a") if main else open(os.devnull, "w")) as log:
         for step in progress:
             patterns, queries, weight = _sample_batch(config, task, generator)
@@ -287,12 +303,12 @@ def _train(
             options = config.gradient_options(step)
             loss, reads = step_loss(patterns, queries, options["mode"], options["truncate"], options["checkpoint"])
             global_loss = distributed.all_mean(loss.detach())  # the same on every rank
-            optimizer.zero_grad(set_to_none=True)
+            memory.zero_grad(set_to_none=True)  # frozen parameters too: their gradients go unused
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(config, step)
             if torch.isfinite(global_loss):
                 (loss * weight).backward()  # the log keeps the unweighted loss
-                grad_norm = torch.nn.utils.clip_grad_norm_(memory.parameters(), config.train.clip_norm)
+                grad_norm = torch.nn.utils.clip_grad_norm_(trained, config.train.clip_norm)
             if not torch.isfinite(global_loss) or not torch.isfinite(grad_norm):
                 latest = run.latest
                 where = (f"last good checkpoint: {last_good or latest}" if last_good or latest.is_file()
