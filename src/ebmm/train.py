@@ -16,7 +16,6 @@ averaged over ranks and so mean the same as in a single-process run.
 from __future__ import annotations
 
 import fnmatch
-
 import json
 import math
 import os

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from ebmm.baselines.modern_hopfield import check_beta
 from ebmm.energy.image_codecs import LinearCodec
+from ebmm.energy.window_sums import window_sums
 from ebmm.protocol import Retrieval, check_batch_matches, check_patterns
 
 
@@ -38,8 +38,7 @@ def worst_square(errors: torch.Tensor, window: int) -> tuple[torch.Tensor, torch
     Returns ``(sums, corner)``: ``sums`` ``(...)``, ``corner`` ``(..., 2)`` as (row, column).
     """
     lead, (height, width) = errors.shape[:-3], errors.shape[-2:]
-    grey = errors.sum(-3).reshape(-1, 1, height, width)
-    sums = F.avg_pool2d(grey, window, stride=1).flatten(1) * window**2  # (L, positions)
+    sums = window_sums(errors.sum(-3), window).reshape(-1, (height - window + 1) * (width - window + 1))
     best, index = sums.max(-1)
     columns = width - window + 1
     corner = torch.stack([index // columns, index % columns], -1)

@@ -38,11 +38,11 @@ import math
 from typing import Any, Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ebmm.energy.free_slots import close_free_slots, free_slot_scores, half_squared_distances, written_slots
 from ebmm.energy.image_codecs import CODECS, ImageCodec, LinearCodec
+from ebmm.energy.window_sums import window_sums
 
 
 class CodecSlotEnergy(nn.Module):
@@ -135,11 +135,9 @@ class CodecSlotEnergy(nn.Module):
 
     def _worst_square(self, squared: torch.Tensor) -> torch.Tensor:
         """Soft maximum over squares of the summed ``squared`` ``(..., C, H, W)`` errors: ``(...)``."""
-        lead = squared.shape[:-3]
-        flat = squared.sum(-3).reshape(-1, 1, *squared.shape[-2:])
-        sums = F.avg_pool2d(flat, self.window, stride=1) * self.window**2
+        sums = window_sums(squared.sum(-3), self.window)
         kappa = self.log_kappa.exp()
-        return (torch.logsumexp(kappa * sums.flatten(1), dim=-1) / kappa).reshape(lead)
+        return torch.logsumexp(kappa * sums.flatten(-2), dim=-1) / kappa
 
     def _terms(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Match scores ``S`` and worst-square errors ``C``, each ``(..., slots)``."""
