@@ -105,7 +105,7 @@ def test_readme_python_examples_run(monkeypatch: pytest.MonkeyPatch) -> None:
     namespace = _run_blocks(README, monkeypatch)
     if {"memory", "state", "patterns", "out"} <= namespace.keys():  # the example's stated numbers
         assert namespace["out"].patterns.shape == namespace["patterns"].shape
-        assert namespace["memory"].memory_floats(namespace["state"]) == 8127
+        assert namespace["memory"].memory_floats(namespace["state"]) == 8256
 
 
 @pytest.mark.parametrize("page", [p for p in DOCS if _code_blocks(p.read_text(), "python")], ids=_rel)

@@ -18,7 +18,7 @@ from ebmm.train import TrainingDiverged
 
 # Shipped checkpoints, by name: resolved in any install (editable or not) by ebmm.build.resolve_checkpoint,
 # which finds them with ebmm.build.shipped_checkpoint. Changing a default is changing its name here.
-DEFAULT_CHECKPOINT = "binary"
+DEFAULT_CHECKPOINT = "binary_code_slots_episode"
 DEFAULT_IMAGE_CHECKPOINT = "omniglot_conv_codec_refine_c36"
 IMAGE_DATASETS = ("omniglot", "cifar10", "mnist", "fashion-mnist", "array", "imagenet64", "skimage")
 
