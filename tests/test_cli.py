@@ -272,6 +272,11 @@ def test_demo_binary_saves_the_plot_to_out(run128: Path, tmp_path: Path, capsys:
     monkeypatch.chdir(tmp_path)  # the default: ebmm-output/demo.png under the current folder
     assert main(["demo", "--binary", "--checkpoint", str(run128), "--patterns", "2", "--episodes", "1"]) == 0
     assert (tmp_path / "ebmm-output" / "demo.png").read_bytes().startswith(PNG)
+    bare = tmp_path / "plain"  # no extension: the file written, and named, is plain.png
+    assert main(["demo", "--binary", "--checkpoint", str(run128), "--patterns", "2", "--episodes", "1",
+                 "--out", str(bare)]) == 0
+    assert (tmp_path / "plain.png").read_bytes().startswith(PNG) and not bare.exists()
+    assert f"to {tmp_path / 'plain.png'}" in capsys.readouterr().out
 
 
 def test_version_prints_the_installed_version(capsys: pytest.CaptureFixture[str]) -> None:

@@ -23,6 +23,13 @@ DEFAULT_IMAGE_CHECKPOINT = "omniglot_conv_codec_refine_c36"
 IMAGE_DATASETS = ("omniglot", "cifar10", "mnist", "fashion-mnist", "array", "imagenet64", "skimage")
 
 
+def _png_path(text: str) -> Path:
+    """``text`` as the path of a PNG: ``.png`` added when it names no extension (matplotlib would
+    add it anyway, and the message must name the file written)."""
+    path = Path(text)
+    return path if path.suffix else path.with_name(path.name + ".png")
+
+
 def _int_list(text: str) -> list[int]:
     try:
         values = [int(part) for part in text.split(",") if part.strip()]
@@ -530,7 +537,7 @@ def _cmd_demo_images(args: argparse.Namespace) -> int:
     codec = next(ref for ref in refs if ref.startswith("codec_nn"))
     shown = {name: models[name], codec: models[codec], **same_codec, "modern_hopfield": models["modern_hopfield"]}
     grid = recall_grid(shown, test, corrupt, count, seed)
-    out = Path(args.out)
+    out = _png_path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     labels = ["original", "query", "EBMM read", "codec_nn read", *(["same codec read"] if same_codec else []),
               "modern Hopfield"]
@@ -569,7 +576,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     payload = _binary_payload(results, dim=dim, corruption="resample", corrupt_bits=64, episodes=args.episodes,
                               dynamics="async", seed=seed, checkpoint=_checkpoint_info(args.checkpoint), learned={},
                               seconds=time.perf_counter() - started)
-    out = Path(args.out)
+    out = _png_path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     plot_binary(payload, out, PAPER_BINARY)
     print(f"saved the plot of error bits against N (one line per memory, the paper's EBMM as stars) to {out.resolve()}")
