@@ -3,11 +3,12 @@
 # results/baselines/binary.json (seed 2026, 300 episodes per N), under re-sample and erase of 64
 # positions (flipping 64 of 128 bits leaves a query no information: every model, the oracle too,
 # reads 64 error bits, so flip is not run).
-# PARTS picks what runs: code_slots, refine (both below) and episode (the per-episode layout, last).
-# Usage: [PARTS="code_slots refine episode"] scripts/bench_strings.sh [EPISODES]
+# PARTS picks what runs: code_slots, refine (both below), episode (the per-episode layout) and meta
+# (the same after meta-training, last).
+# Usage: [PARTS="code_slots refine episode meta"] scripts/bench_strings.sh [EPISODES]
 set -euo pipefail
 episodes=${1:-300}
-parts=" ${PARTS:-code_slots refine episode} "
+parts=" ${PARTS:-code_slots refine episode meta} "
 mkdir -p results/strings
 [[ $parts == *" code_slots "* ]] && for corruption in resample erase; do
   ebmm bench binary --checkpoint checkpoints/binary_code_slots --models ebmm,hopfield_pinv,oracle \
@@ -35,4 +36,12 @@ if [[ $parts == *" episode "* ]]; then
     python -m experiments.slot_errors checkpoints/binary_code_slots_episode --patterns 16,32,48,64,96 --episodes 30 \
         --seed 5 --corruption "$corruption" --json "results/strings/slot_errors_binary_code_slots_episode$suffix.json"
   done
+fi
+# The per-episode memory after 1,500 second-order meta-updates of its write, refine and read scalars
+# (checkpoints/binary_code_slots_episode_meta, configs/binary_code_slots_episode_meta.toml) beside the
+# shipped one, on the 1,000 episodes per N of results/baselines/binary.json.
+if [[ $parts == *" meta "* ]]; then
+  ebmm bench binary --checkpoint checkpoints/binary_code_slots_episode --models ebmm \
+      --learned ebmm_meta=checkpoints/binary_code_slots_episode_meta --patterns 16,32,48,64,96 \
+      --episodes 1000 --seed 2026 --json results/strings/binary_code_slots_episode_meta.json
 fi
