@@ -82,7 +82,7 @@ def trained_parameters(memory: TrainableMemory, frozen: list[str]) -> list[nn.Pa
     ``ValueError`` naming a pattern that matches no parameter."""
     named = dict(memory.named_parameters())
     for pattern in frozen:
-        if not fnmatch.filter(named, pattern):
+        if not any(fnmatch.fnmatchcase(name, pattern) for name in named):
             raise ValueError(f"train.frozen: {pattern!r} matches no parameter of this memory "
                              f"(its parameters: {', '.join(named)})")
     return [value for name, value in named.items() if not any(fnmatch.fnmatchcase(name, p) for p in frozen)]
