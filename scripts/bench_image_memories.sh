@@ -4,7 +4,7 @@
 # nothing-written errors, and the Omniglot -> MNIST transfer. Both families: the conv codec
 # (*_conv_codec_slots_c*) and the PCA codec (*_codec_slots_c*); every checkpoint also brings its
 # same-codec reference codec_nn[name].
-# Usage: [PARTS="omniglot cifar10 ... skimage64_refine omniglot_refine cifar10_refine omniglot_codec_baselines cifar10_codec_baselines"] \
+# Usage: [PARTS="omniglot cifar10 ... skimage64_refine omniglot_refine cifar10_refine omniglot_meta cifar10_meta omniglot_codec_baselines cifar10_codec_baselines"] \
 #        [BASELINE_RUNS=runs/codec_baselines] [CODES="36 72 144"] scripts/bench_image_memories.sh DATA_DIR [EPISODES]
 #   CODES: the code sizes of the *_codec_baselines parts (other than all three: results file *_c144 etc.);
 #   SUFFIX overrides that results-file suffix.
@@ -15,7 +15,7 @@ set -euo pipefail
 data=${1:?usage: scripts/bench_image_memories.sh DATA_DIR [EPISODES]}
 episodes=${2:-20}
 common=(--episodes "$episodes" --seed 2026 --patterns 64 --block-size 16 --quantize 8,4 --no-classical)
-parts=" ${PARTS:-omniglot cifar10 demo mnist skimage64 skimage64_refine omniglot_long cifar10_long omniglot_refine cifar10_refine mnist_refine omniglot_codec_baselines cifar10_codec_baselines} "
+parts=" ${PARTS:-omniglot cifar10 demo mnist skimage64 skimage64_refine omniglot_long cifar10_long omniglot_refine cifar10_refine omniglot_meta cifar10_meta mnist_refine omniglot_codec_baselines cifar10_codec_baselines} "
 mkdir -p results/images
 [[ $parts == *" omniglot "* ]] && ebmm bench images --dataset omniglot --data-dir "$data" "${common[@]}" \
     --checkpoints checkpoints/omniglot_conv_codec_slots_c{36,72,144,256} checkpoints/omniglot_codec_slots_c{36,72,144,256} \
@@ -69,6 +69,16 @@ for dataset in omniglot cifar10; do
     ebmm bench images --dataset "$dataset" --data-dir "$data" "${common[@]}" --no-train-gap \
         --checkpoints checkpoints/${dataset}_conv_codec_refine_c{36,72,144,256} checkpoints/${dataset}_conv_codec_slots_c{36,72,144,256} \
         --json results/images/${dataset}_refine.json --plot results/images/${dataset}_refine.png
+  fi
+done
+# The meta-learned memories at 2,304 floats (*_conv_codec_refine_meta_c36: write, refine and read
+# scalars after second-order meta-training, codec frozen) beside the shipped *_conv_codec_refine_c36
+# they started from, on the same episodes as *_refine.json.
+for dataset in omniglot cifar10; do
+  if [[ $parts == *" ${dataset}_meta "* ]]; then
+    ebmm bench images --dataset "$dataset" --data-dir "$data" "${common[@]}" --no-train-gap --codec-sizes 2304 \
+        --checkpoints checkpoints/${dataset}_conv_codec_refine_meta_c36 checkpoints/${dataset}_conv_codec_refine_c36 \
+        --json results/images/${dataset}_meta_c36.json --plot results/images/${dataset}_meta_c36.png
   fi
 done
 . "$(dirname "$0")/common.sh"  # complete
