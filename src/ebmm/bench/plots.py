@@ -32,6 +32,7 @@ LABELS = {
     "ebmm_sign_slots": "EBMM, sign slots (12,000 updates)",
     "ebmm_sign_slots_paper_optimiser": "EBMM, sign slots, paper's optimiser (20,000 updates)",
     "ebmm_sign_slots_n96": "EBMM, sign slots, fine-tuned on N = 64, 96",
+    "ebmm_meta": "EBMM after 1,500 meta-updates",
 }
 
 
