@@ -45,6 +45,13 @@ def model_lines(model: dict, memory: Any, loaded: Any) -> str:
             f"  {refine}K = {model['read_steps']} read steps.\n")
 
 
+def frozen_line(frozen: list[str]) -> str:
+    """A line naming the meta-parameters ``train.frozen`` held at their starting value (empty if none)."""
+    if not frozen:
+        return ""
+    return f"- Frozen (held at their starting value): {', '.join(f'`{name}`' for name in frozen)}.\n"
+
+
 def main(run: str, target: str, command: str) -> None:
     folder = resolve_checkpoint(run)
     out = Path(target)
@@ -67,7 +74,7 @@ def main(run: str, target: str, command: str) -> None:
   ({state['elapsed_seconds'] / 3600:.2f} hours) on `{train['device']}` — one thread of a 2-core
   {platform.machine()} CPU shared with other runs (`OMP_NUM_THREADS=1`), {train['grad_mode'].replace('_', '-')}
   meta-gradients, AdamW {train['lr']} ({train['lr_schedule']}), clipping {train['clip_norm']}; no GPU.
-{codec_line(model.get('energy_args', {}), train.get('init_from', ''))}- Last evaluation during training ({train['eval_episodes']} episodes per N): {last}.
+{codec_line(model.get('energy_args', {}), train.get('init_from', ''))}{frozen_line(train.get('frozen', []))}- Last evaluation during training ({train['eval_episodes']} episodes per N): {last}.
 - Files: `model.safetensors` (all meta-parameters, {(out / 'model.safetensors').stat().st_size // 1024} KB), `config.json`,
   `state.json` (step, seconds), `metrics.jsonl`.
 """
