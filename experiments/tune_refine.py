@@ -9,7 +9,7 @@
 
 The checkpoint's energy and write/read rules stay as trained. ``--rates`` adds R = ``--steps``
 refine steps with one rate (energy term; the other terms keep the write's rates) and one momentum
-(``EnergyMemory(refine_steps=...)``); ``--grid FIELD=[...]`` tries values of any other ``[model]``
+(``RefineRule(steps=...)``); ``--grid FIELD=[...]`` tries values of any other ``[model]``
 field or of one energy option, ``--grid energy_args.NAME=[...]`` (``with_overrides``: a parameter the
 field or option initialises, or whose shape it changes, starts from the new value; every other
 parameter is the checkpoint's). Every point of the product of the

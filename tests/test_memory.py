@@ -8,15 +8,15 @@ from torch import nn
 
 from ebmm.energy import AutoencoderEnergy, GatedRNNEnergy
 from ebmm.memory import EnergyMemory, MemoryState
+from ebmm.rules import ReadRule, RefineRule, WriteRule
 
 from conftest import QuadraticEnergy  # tests/ is on sys.path (pytest's rootdir conftest)
 
 
-def _make(energy: nn.Module, dim: int, **kwargs) -> EnergyMemory:
-    defaults = dict(write_steps=2, read_steps=2, write_rate_init=(0.05, 0.02, 0.3), read_step_init=0.2,
-                    momentum_init=0.6, read_step_decay_init=0.7, momentum_decay_init=0.8)
-    defaults.update(kwargs)
-    return EnergyMemory(energy, (dim,), **defaults).double()
+def _make(energy: nn.Module, dim: int, read_steps: int = 2, **write_options) -> EnergyMemory:
+    write = {"steps": 2, "rate_init": (0.05, 0.02, 0.3), **write_options}
+    read = ReadRule(steps=read_steps, step_init=0.2, momentum_init=0.6, step_decay_init=0.7, momentum_decay_init=0.8)
+    return EnergyMemory(energy, (dim,), write=WriteRule(**write), read=read).double()
 
 
 def _hand_write(w0: torch.Tensor, x: torch.Tensor, rates: torch.Tensor) -> torch.Tensor:
@@ -71,7 +71,7 @@ def test_read_schedule_is_non_increasing_and_positive() -> None:
 @pytest.mark.parametrize("term_subset", [("energy",), ("energy", "prior"), ("energy", "gradnorm", "prior")])
 def test_write_terms_subset_matches_reference(term_subset: tuple[str, ...]) -> None:
     torch.manual_seed(1)
-    memory = _make(QuadraticEnergy(5, 3), 5, write_terms=term_subset)
+    memory = _make(QuadraticEnergy(5, 3), 5, terms=term_subset)
     patterns = torch.rand(1, 4, 5, dtype=torch.float64)
     rates = memory.write_rates()[:, 0, :].detach().clone()
     for index, term in enumerate(("energy", "gradnorm", "prior")):
@@ -134,8 +134,8 @@ def test_inference_mode_keeps_no_graph() -> None:
 )
 def test_writing_lowers_energy_of_stored_patterns(energy_factory, specific: bool) -> None:
     torch.manual_seed(3)
-    memory = EnergyMemory(energy_factory(), (32,), write_steps=3, write_terms=("energy", "prior"),
-                          write_rate_init=(0.05, 1e-3, 1e-3))
+    memory = EnergyMemory(energy_factory(), (32,),
+                          write=WriteRule(steps=3, terms=("energy", "prior"), rate_init=(0.05, 1e-3, 1e-3)))
     generator = torch.Generator().manual_seed(0)
     stored = torch.randint(0, 2, (4, 8, 32), generator=generator).float()
     fresh = torch.randint(0, 2, (4, 8, 32), generator=generator).float()
@@ -247,10 +247,10 @@ def test_the_constructor_probe_leaves_the_random_stream_alone() -> None:
 
 
 def test_constructor_rejects_bad_settings() -> None:
-    with pytest.raises(ValueError, match="write_terms"):
-        EnergyMemory(AutoencoderEnergy(dim=5, hidden=3), (5,), write_terms=("hessian",))
-    with pytest.raises(ValueError, match="positive"):
-        EnergyMemory(AutoencoderEnergy(dim=5, hidden=3), (5,), write_rate_init=(0.0, 1.0, 1.0))
+    with pytest.raises(TypeError, match="write must be a WriteRule"):
+        EnergyMemory(AutoencoderEnergy(dim=5, hidden=3), (5,), write=3)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="refine must be a RefineRule or None"):
+        EnergyMemory(AutoencoderEnergy(dim=5, hidden=3), (5,), refine=ReadRule())  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="writable"):
         EnergyMemory(nn.Sequential(nn.Linear(5, 1)), (5,))
 
@@ -258,15 +258,13 @@ def test_constructor_rejects_bad_settings() -> None:
 def test_sum_reduction_equals_mean_reduction_with_rates_times_n() -> None:
     torch.manual_seed(4)
     patterns = torch.rand(2, 4, 5, dtype=torch.float64)
-    summed = _make(QuadraticEnergy(5, 3), 5, write_reduction="sum", write_rate_init=(0.01, 0.005, 0.3))
-    averaged = _make(QuadraticEnergy(5, 3), 5, write_rate_init=(0.04, 0.02, 0.3))
+    summed = _make(QuadraticEnergy(5, 3), 5, reduction="sum", rate_init=(0.01, 0.005, 0.3))
+    averaged = _make(QuadraticEnergy(5, 3), 5, rate_init=(0.04, 0.02, 0.3))
     averaged.load_state_dict(summed.state_dict())
     with torch.no_grad():  # rates of the energy and gradient-norm terms times N = 4
         averaged.write_rate_raw[..., :2] = torch.log(torch.expm1(4 * summed.write_rates()[..., :2]))
     torch.testing.assert_close(summed.write(patterns).fast["memory.weight"],
                                averaged.write(patterns).fast["memory.weight"], atol=1e-9, rtol=0)
-    with pytest.raises(ValueError, match="write_reduction"):
-        _make(QuadraticEnergy(5, 3), 5, write_reduction="max")
 
 
 def test_gradient_options_are_checked() -> None:
@@ -315,7 +313,7 @@ def test_checkpointing_keeps_the_loss_and_the_gradient() -> None:
 def test_compiled_inference_matches_eager() -> None:
     """``compile_inference`` changes how reads (and writes without the norm term) run, not what they give."""
     torch.manual_seed(0)
-    memory = _make(QuadraticEnergy(4, 3), 4, write_terms=("energy", "prior"))
+    memory = _make(QuadraticEnergy(4, 3), 4, terms=("energy", "prior"))
     patterns = torch.rand(2, 3, 4, dtype=torch.float64)
     state = memory.write(patterns)
     eager = memory.read(patterns, state).patterns
@@ -341,8 +339,9 @@ def _chunk_memory(chunk: int | None) -> EnergyMemory:
 
     torch.manual_seed(0)
     energy = SlotEnergy(dim=8, slots=5)
-    return EnergyMemory(energy, (8,), write_steps=2, read_steps=1, write_terms=["energy", "prior"],
-                        write_rate_init=(0.3, 1e-4, 0.1), write_chunk=chunk)
+    return EnergyMemory(energy, (8,),
+                        write=WriteRule(steps=2, terms=("energy", "prior"), rate_init=(0.3, 1e-4, 0.1), chunk=chunk),
+                        read=ReadRule(steps=1))
 
 
 def test_write_chunk_equal_to_n_is_the_batch_write() -> None:
@@ -375,22 +374,15 @@ def test_online_write_is_a_sequence_of_steps_over_the_chunks() -> None:
     torch.testing.assert_close(memory.write(patterns).fast, fast)
 
 
-@pytest.mark.parametrize("chunk", [0, -1, 1.5, True])
-def test_write_chunk_must_be_a_positive_int(chunk: object) -> None:
-    from ebmm.energy.slots import SlotEnergy
-
-    with pytest.raises(ValueError, match="write_chunk"):
-        EnergyMemory(SlotEnergy(dim=8, slots=2), (8,), write_chunk=chunk)  # type: ignore[arg-type]
-
-
 def _refine_memory(refine_steps: int = 3, chunk: int | None = 1) -> EnergyMemory:
     from ebmm.energy.slots import SlotEnergy
 
     torch.manual_seed(0)
     energy = SlotEnergy(dim=8, slots=5)
-    return EnergyMemory(energy, (8,), write_steps=1, read_steps=1, write_terms=["energy", "prior"],
-                        write_rate_init=(0.3, 1e-4, 0.1), write_chunk=chunk, refine_steps=refine_steps,
-                        refine_rate_init=(0.05, 1e-4, 0.02), refine_momentum_init=0.7).double()
+    return EnergyMemory(energy, (8,),
+                        write=WriteRule(steps=1, terms=("energy", "prior"), rate_init=(0.3, 1e-4, 0.1), chunk=chunk),
+                        read=ReadRule(steps=1),
+                        refine=RefineRule(steps=refine_steps, rate_init=(0.05, 1e-4, 0.02), momentum_init=0.7) if refine_steps else None).double()
 
 
 def test_refine_steps_are_nesterov_steps_on_all_patterns_after_the_write() -> None:
@@ -437,13 +429,3 @@ def test_without_refine_steps_a_memory_has_no_refine_parameters() -> None:
         memory.refine_schedule()
 
 
-@pytest.mark.parametrize(("options", "message"), [
-    ({"refine_steps": -1}, "refine_steps must be an int >= 0"),
-    ({"refine_steps": 2, "refine_rate_init": (0.1, 0.1)}, "refine_rate_init needs one value per term"),
-    ({"refine_steps": 2, "refine_momentum_init": 1.0}, r"start in \(0, 1\)"),
-])
-def test_refine_options_are_checked(options: dict, message: str) -> None:
-    from ebmm.energy.slots import SlotEnergy
-
-    with pytest.raises(ValueError, match=message):
-        EnergyMemory(SlotEnergy(dim=8, slots=2), (8,), **options)

@@ -16,6 +16,7 @@ from ebmm.config import load_config
 from ebmm.data.images import load_images
 from ebmm.energy.conv import ConvEnergy
 from ebmm.memory import EnergyMemory
+from ebmm.rules import ReadRule, WriteRule
 from ebmm.tasks import METRICS, BinaryTask, ImageTask, build_task, evaluate
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,8 +55,9 @@ def tiny_memory(side: int = 8, channels: int = 1) -> EnergyMemory:
     torch.manual_seed(0)
     energy = ConvEnergy(shape=(channels, side, side), channels=(4,), bottleneck_mid=4, bottleneck_out=6, memory_width=2,
                         head={"kind": "reconstruct", "pixel_weights": True})
-    return EnergyMemory(energy, (channels, side, side), write_steps=1, read_steps=2, write_terms=["energy", "prior"],
-                        write_rate_init=[0.05, 0.001, 0.001])
+    return EnergyMemory(energy, (channels, side, side),
+                        write=WriteRule(steps=1, terms=("energy", "prior"), rate_init=(0.05, 0.001, 0.001)),
+                        read=ReadRule(steps=2))
 
 
 def pictures(images: torch.Tensor) -> set[bytes]:

@@ -8,6 +8,7 @@ from ebmm.config import Config, load_config
 from ebmm.energy import AutoencoderEnergy, ConvEnergy, FCEnergy, GatedRNNEnergy, SignSlotEnergy, SlotEnergy
 from ebmm.memory import EnergyMemory, MemoryState
 from ebmm.protocol import AssociativeMemory, Retrieval, TrainableMemory
+from ebmm.rules import ReadRule, RefineRule, WriteRule
 
 __all__ = [
     "AssociativeMemory",
@@ -18,10 +19,13 @@ __all__ = [
     "FCEnergy",
     "GatedRNNEnergy",
     "MemoryState",
+    "ReadRule",
+    "RefineRule",
     "SignSlotEnergy",
     "Retrieval",
     "SlotEnergy",
     "TrainableMemory",
+    "WriteRule",
     "build_memory",
     "load_config",
     "load_memory",

@@ -8,10 +8,11 @@ from pathlib import Path
 import torch
 
 from ebmm.checkpoint import load_json, load_tensors
-from ebmm.config import BaselineConfig, Config, ModelConfig, config_from_dict, pattern_shape
+from ebmm.config import BaselineConfig, Config, EBMMConfig, ModelConfig, config_from_dict, pattern_shape
 from ebmm.energy import build_energy
 from ebmm.memory import EnergyMemory
 from ebmm.protocol import TrainableMemory
+from ebmm.rules import ReadRule, RefineRule, WriteRule
 from ebmm.run_folder import CheckpointFolder, RunFolder
 
 
@@ -25,23 +26,22 @@ def build_memory(model: ModelConfig) -> TrainableMemory:
         return build_learned(model.kind, shape, **model.args)
     size = {"shape": shape} if len(shape) > 1 else {"dim": shape[0]}
     energy = build_energy(model.energy, **size, **model.energy_args)
-    return EnergyMemory(
-        energy,
-        pattern_shape=shape,
-        write_steps=model.write_steps,
-        read_steps=model.read_steps,
-        write_terms=model.write_terms,
-        write_rate_init=model.write_rate_init,
-        write_reduction=model.write_reduction,
-        write_chunk=model.write_chunk or None,
-        refine_steps=model.refine_steps,
-        refine_rate_init=model.refine_rate_init or None,
-        refine_momentum_init=model.refine_momentum_init,
-        read_step_init=model.read_step_init,
-        read_step_decay_init=model.read_step_decay_init,
-        momentum_init=model.momentum_init,
-        momentum_decay_init=model.momentum_decay_init,
-    )
+    write, read, refine = memory_rules(model)
+    return EnergyMemory(energy, pattern_shape=shape, write=write, read=read, refine=refine)
+
+
+def memory_rules(model: EBMMConfig) -> tuple[WriteRule, ReadRule, RefineRule | None]:
+    """The write, read and refine rules that ``model``'s fields spell (``write_*``, ``read_*`` and
+    ``momentum_*``, ``refine_*``; ``refine_steps = 0``: no refinement, ``write_chunk = 0``: batch write)."""
+    write = WriteRule(steps=model.write_steps, terms=tuple(model.write_terms), rate_init=tuple(model.write_rate_init),
+                      reduction=model.write_reduction, chunk=model.write_chunk or None)
+    read = ReadRule(steps=model.read_steps, step_init=model.read_step_init, step_decay_init=model.read_step_decay_init,
+                    momentum_init=model.momentum_init, momentum_decay_init=model.momentum_decay_init)
+    refine = None
+    if model.refine_steps:
+        refine = RefineRule(steps=model.refine_steps, rate_init=tuple(model.refine_rate_init) or None,
+                            momentum_init=model.refine_momentum_init)
+    return write, read, refine
 
 
 def load_unless_reinitialised(memory: TrainableMemory, saved: dict[str, torch.Tensor], saved_model: ModelConfig,

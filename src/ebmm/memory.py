@@ -4,15 +4,15 @@ Writing (docs/method.md#writing): from the meta-learned initial fast weights θ�
 
     θ^(t+1) = θ^(t) − Σ_k r^(t)_{p,k} ∇_p term_k,   terms: E(x), ‖∇_x E(x)‖², ‖θ − θ̄‖²
 
-with one softplus-positive rate per write step × writable tensor × term. An online write
-(``write_chunk``) takes the T steps for each chunk of patterns in turn; ``refine_steps`` R more
-steps then descend the same writing loss over all N patterns together, with their own rates and
-Nesterov momentum μ (v ← μv − Δ(θ + μv), θ ← θ + v): the slots an online write filled one
+with one softplus-positive rate per write step × writable tensor × term (``ebmm.rules.WriteRule``). An
+online write (``WriteRule.chunk``) takes the T steps for each chunk of patterns in turn; a
+``RefineRule`` of R steps then descends the same writing loss over all N patterns together, with
+its own rates and Nesterov momentum μ (v ← μv − Δ(θ + μv), θ ← θ + v): the slots an online write filled one
 pattern at a time are then fitted jointly (docs/method.md#refining-a-write). ∇_θ E comes from the same
 backward pass that computes ∇_x E, ∇_θ‖∇_x E‖² from one more (double-)backward pass, and the prior
 term's gradient is analytic, 2(θ − θ̄): one backward pass over θ per step.
 
-Reading: ``K`` projected gradient steps on the query with Nesterov momentum, learned
+Reading (``ReadRule``): ``K`` projected gradient steps on the query with Nesterov momentum, learned
 non-increasing step sizes γ and momenta ψ, projection = clipping to the data range.
 
 Gradient modes: ``"second_order"`` differentiates through every inner gradient (full
@@ -50,9 +50,10 @@ from ebmm.energy.base import (
 )
 from ebmm.protocol import GRAD_MODES, GradMode, Retrieval, check_batch_matches, check_patterns
 from ebmm.protocol import TRAINING_GRAD_MODES as TRAINING_GRAD_MODES  # re-exported
+from ebmm.rules import WRITE_TERMS as WRITE_TERMS  # re-exported
+from ebmm.rules import ReadRule, RefineRule, WriteRule
 
 EnergyFn = Callable[[dict[str, torch.Tensor], torch.Tensor], torch.Tensor]  # (fast weights, x) -> energies
-WRITE_TERMS: tuple[str, ...] = ("energy", "gradnorm", "prior")
 
 
 def _inverse_softplus(value: float) -> float:
@@ -114,84 +115,82 @@ class EnergyMemory(nn.Module):
     Arguments:
         energy: any module mapping ``(..., *pattern_shape)`` to energies ``(...)``.
         pattern_shape: the shape of one pattern, e.g. ``(128,)``.
-        write_steps: T, the number of gradient steps of a write.
-        read_steps: K, the number of projected Nesterov steps of a read.
+        write: the write rule (``ebmm.rules.WriteRule``; ``None``: its defaults, the paper's): T steps, loss terms, initial rates,
+            reduction over patterns, batch or online (``chunk``).
+        read: the read rule (``ebmm.rules.ReadRule``; ``None``: its defaults): K projected Nesterov steps and where their
+            learned step sizes and momenta start.
+        refine: ``None`` or a ``RefineRule``: R more steps on all N patterns together after the write,
+            with their own learned rates and Nesterov momentum.
         writable: predicate over parameter names choosing the fast weights (default: modules named
             ``memory``). Their initial values in ``energy`` are θ̄, meta-learned.
-        write_terms: which of ``("energy", "gradnorm", "prior")`` the writing loss uses.
-        write_rate_init: initial rate per term (paper: 1e-4 each).
-        read_step_init, read_step_decay_init: γ^(1) and the initial σ(η) factor between steps.
-        momentum_init, momentum_decay_init: ψ^(1) and its initial decay factor.
         value_range: the data range reads are projected onto.
-        write_reduction: ``"mean"`` (the paper's 1/N Σ_i) or ``"sum"`` over the written patterns in
-            the first two writing terms. With ``"sum"`` a pattern's imprint does not shrink as N
-            grows, which matters when one model must serve several memory loads.
-        write_chunk: ``None`` (the paper's batch write: all N patterns in every step) or ``c``: an
-            online write that takes the patterns in order, ``c`` at a time, with the T steps for
-            each chunk (the same rates for every chunk). ``c = 1`` writes one pattern at a time.
-        refine_steps: R steps on all N patterns together after the T (per chunk) write steps,
-            each with its own learned rates (``refine_rate_init`` per term, default
-            ``write_rate_init``) and a learned Nesterov momentum (``refine_momentum_init``).
     """
 
     def __init__(
         self,
         energy: nn.Module,
         pattern_shape: Sequence[int],
-        write_steps: int = 3,
-        read_steps: int = 5,
+        write: WriteRule | None = None,
+        read: ReadRule | None = None,
+        refine: RefineRule | None = None,
         writable: WritablePredicate = is_memory_parameter,
-        write_terms: Sequence[str] = WRITE_TERMS,
-        write_rate_init: Sequence[float] = (1e-4, 1e-4, 1e-4),
-        read_step_init: float = 0.1,
-        read_step_decay_init: float = 0.9,
-        momentum_init: float = 0.5,
-        momentum_decay_init: float = 0.9,
         value_range: tuple[float, float] = (0.0, 1.0),
-        write_reduction: str = "mean",
-        write_chunk: int | None = None,
-        refine_steps: int = 0,
-        refine_rate_init: Sequence[float] | None = None,
-        refine_momentum_init: float = 0.9,
     ):
         super().__init__()
-        if write_chunk is not None and (isinstance(write_chunk, bool) or not isinstance(write_chunk, int) or write_chunk < 1):
-            raise ValueError(f"write_chunk must be None (batch write) or a positive int, got {write_chunk!r}")
-        self.write_chunk = write_chunk
-        if write_steps < 1 or read_steps < 1:
-            raise ValueError(f"write_steps and read_steps must be >= 1, got {write_steps}, {read_steps}")
-        unknown = set(write_terms) - set(WRITE_TERMS)
-        if unknown or not write_terms:
-            raise ValueError(f"write_terms must be a non-empty subset of {WRITE_TERMS}, got {list(write_terms)}")
-        if len(write_rate_init) != 3:
-            raise ValueError(f"write_rate_init needs one value per term {WRITE_TERMS}, got {list(write_rate_init)}")
-        if isinstance(refine_steps, bool) or not isinstance(refine_steps, int) or refine_steps < 0:
-            raise ValueError(f"refine_steps must be an int >= 0, got {refine_steps!r}")
-        refine_rate_init = write_rate_init if refine_rate_init is None else refine_rate_init
-        if len(refine_rate_init) != 3:
-            raise ValueError(f"refine_rate_init needs one value per term {WRITE_TERMS}, got {list(refine_rate_init)}")
+        write = WriteRule() if write is None else write
+        read = ReadRule() if read is None else read
+        for rule, kind, name in ((write, WriteRule, "write"), (read, ReadRule, "read"), (refine, RefineRule, "refine")):
+            if not isinstance(rule, kind) and not (rule is None and name == "refine"):
+                allowed = f"a {kind.__name__}" + (" or None" if name == "refine" else "")
+                raise TypeError(f"{name} must be {allowed} (ebmm.rules), got {type(rule).__name__}")
+        self.write_rule, self.read_rule, self.refine_rule = write, read, refine
         self.energy = energy
         self.pattern_shape = tuple(int(s) for s in pattern_shape)
-        self.write_steps, self.read_steps = int(write_steps), int(read_steps)
-        self.write_terms = tuple(t for t in WRITE_TERMS if t in write_terms)
         self.value_range = (float(value_range[0]), float(value_range[1]))
-        if write_reduction not in ("mean", "sum"):
-            raise ValueError(f"write_reduction must be 'mean' or 'sum', got {write_reduction!r}")
-        self.write_reduction = write_reduction
         self.writable = writable_names(energy, writable)
         _probe_energy(energy, self.pattern_shape)
         self._episode_layout = has_episode_layout(energy)
-        raw_rates = torch.tensor([_inverse_softplus(r) for r in write_rate_init])
-        self.write_rate_raw = nn.Parameter(raw_rates.expand(self.write_steps, len(self.writable), 3).clone())
-        self.refine_steps = refine_steps
-        if refine_steps:  # no parameters otherwise, so that memories without refinement load as before
-            raw_refine = torch.tensor([_inverse_softplus(r) for r in refine_rate_init])
-            self.refine_rate_raw = nn.Parameter(raw_refine.expand(refine_steps, len(self.writable), 3).clone())
-            self.refine_momentum_raw = nn.Parameter(torch.tensor(_logit(refine_momentum_init)))
-        self.read_step_raw = nn.Parameter(torch.tensor(_inverse_softplus(read_step_init)))
-        self.read_decay_raw = nn.Parameter(torch.full((self.read_steps - 1,), _logit(read_step_decay_init)))
-        self.momentum_raw = nn.Parameter(torch.tensor(_logit(momentum_init)))
-        self.momentum_decay_raw = nn.Parameter(torch.full((self.read_steps - 1,), _logit(momentum_decay_init)))
+        raw_rates = torch.tensor([_inverse_softplus(r) for r in write.rate_init])
+        self.write_rate_raw = nn.Parameter(raw_rates.expand(write.steps, len(self.writable), 3).clone())
+        if refine is not None:  # no parameters otherwise, so that memories without refinement load as before
+            rates = write.rate_init if refine.rate_init is None else refine.rate_init
+            raw_refine = torch.tensor([_inverse_softplus(r) for r in rates])
+            self.refine_rate_raw = nn.Parameter(raw_refine.expand(refine.steps, len(self.writable), 3).clone())
+            self.refine_momentum_raw = nn.Parameter(torch.tensor(_logit(refine.momentum_init)))
+        self.read_step_raw = nn.Parameter(torch.tensor(_inverse_softplus(read.step_init)))
+        self.read_decay_raw = nn.Parameter(torch.full((read.steps - 1,), _logit(read.step_decay_init)))
+        self.momentum_raw = nn.Parameter(torch.tensor(_logit(read.momentum_init)))
+        self.momentum_decay_raw = nn.Parameter(torch.full((read.steps - 1,), _logit(read.momentum_decay_init)))
+
+    # ------------------------------------------------------------------ rules, in short
+    @property
+    def write_steps(self) -> int:
+        """T (``write.steps``)."""
+        return self.write_rule.steps
+
+    @property
+    def write_terms(self) -> tuple[str, ...]:
+        """The writing loss's terms (``write.terms``), in ``WRITE_TERMS`` order."""
+        return self.write_rule.terms
+
+    @property
+    def write_reduction(self) -> str:
+        return self.write_rule.reduction
+
+    @property
+    def write_chunk(self) -> int | None:
+        """``None``: batch write; ``c``: online write, ``c`` patterns at a time (``write.chunk``)."""
+        return self.write_rule.chunk
+
+    @property
+    def refine_steps(self) -> int:
+        """R (0 without a refine rule)."""
+        return 0 if self.refine_rule is None else self.refine_rule.steps
+
+    @property
+    def read_steps(self) -> int:
+        """K (``read.steps``)."""
+        return self.read_rule.steps
 
     # ------------------------------------------------------------------ parameters
     def initial_fast_weights(self) -> dict[str, torch.Tensor]:
@@ -206,7 +205,7 @@ class EnergyMemory(nn.Module):
     def refine_schedule(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Positive refine rates ``(R, n_writable, 3)`` and the refine momentum μ in (0, 1)."""
         if not self.refine_steps:
-            raise ValueError("this memory has no refine steps (refine_steps = 0)")
+            raise ValueError("this memory has no refine steps (no RefineRule)")
         return F.softplus(self.refine_rate_raw), torch.sigmoid(self.refine_momentum_raw)
 
     def read_schedule(self) -> tuple[torch.Tensor, torch.Tensor]:

@@ -110,7 +110,7 @@ def _check_baseline_args(model: BaselineConfig) -> None:
 
 def _check_ebmm_fields(model: EBMMConfig) -> None:
     """The ranges ``EnergyMemory`` needs, checked before anything is built."""
-    from ebmm.memory import WRITE_TERMS
+    from ebmm.rules import WRITE_TERMS
 
     if model.write_steps < 1 or model.read_steps < 1:
         raise ValueError(f"model.write_steps and model.read_steps must be >= 1, got {model.write_steps}, {model.read_steps}")

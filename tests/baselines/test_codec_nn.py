@@ -8,6 +8,7 @@ import torch
 from ebmm.baselines.codec_nn import LinearCodecMemory, VerbatimMemory, select_and_paste, worst_square
 from ebmm.energy.image_codecs import LinearCodec
 from ebmm.linear_codec import fit_pca
+from ebmm.rules import ReadRule, WriteRule
 
 
 def block(images: torch.Tensor, top: int, left: int, size: int, value: float) -> torch.Tensor:
@@ -96,8 +97,9 @@ def test_codec_memory_over_an_ebmm_codec_stores_what_the_ebmm_write_stores() -> 
     energy = CodecSlotEnergy(shape, slots=4, code=6, window=3, codec="conv", fit_weight=0.001, empty_radius=1e-3,
                              codec_args={"width": 4, "fit_steps": 10, "fit_batch": 8})
     energy.initialise(train)
-    ebmm = EnergyMemory(energy, shape, write_steps=1, read_steps=1, write_terms=["energy"],
-                        write_rate_init=(1000.0, 1e-4, 1e-4), write_reduction="sum", write_chunk=1)
+    ebmm = EnergyMemory(energy, shape,
+                        write=WriteRule(steps=1, terms=("energy",), rate_init=(1000.0, 1e-4, 1e-4), reduction="sum", chunk=1),
+                        read=ReadRule(steps=1))
     patterns = train[:4].unsqueeze(0)
     reference = CodecMemory(energy.codec, shape, window=3)
     stored = reference.write(patterns).records[0]

@@ -30,6 +30,7 @@ from ebmm.config import load_config
 from ebmm.corruption import build_corruption
 from ebmm.data.images import ImageSet, load_images, sample_episodes
 from ebmm.memory import EnergyMemory, MemoryState
+from ebmm.rules import ReadRule, RefineRule, WriteRule
 
 PNG = b"\x89PNG\r\n\x1a\n"
 SHAPE = (1, 32, 32)
@@ -347,14 +348,17 @@ def test_same_codec_references_wrap_each_codec_checkpoint_and_plot_as_their_own_
 
     shape = (1, 8, 8)
     energy = CodecSlotEnergy(shape, slots=2, code=3, window=3)
-    memory = EnergyMemory(energy, shape, write_steps=1, read_steps=1, write_terms=["energy"])
-    other = EnergyMemory(CodecSlotEnergy(shape, slots=2, code=3, window=3), shape, write_steps=1, read_steps=1,
-                         write_terms=["energy"])  # another draw of the codec's weights
+    memory = EnergyMemory(energy, shape, write=WriteRule(steps=1, terms=("energy",)), read=ReadRule(steps=1))
+    other = EnergyMemory(CodecSlotEnergy(shape, slots=2, code=3, window=3), shape,
+                         write=WriteRule(steps=1, terms=("energy",)),
+                         read=ReadRule(steps=1))  # another draw of the codec's weights
     refs, setup = same_codec_references({"omniglot_codec_slots_c36": memory, "other": other}, window=3)
     assert list(refs) == ["codec_nn[omniglot_codec_slots_c36]", "codec_nn[other]"] and setup == {}
     assert isinstance(refs["codec_nn[other]"], CodecMemory) and refs["codec_nn[other]"].codec is other.energy.codec
-    twin = EnergyMemory(CodecSlotEnergy(shape, slots=2, code=3, window=3), shape, write_steps=1, read_steps=1,
-                        write_terms=["energy"], refine_steps=2)
+    twin = EnergyMemory(CodecSlotEnergy(shape, slots=2, code=3, window=3), shape,
+                        write=WriteRule(steps=1, terms=("energy",)),
+                        read=ReadRule(steps=1),
+                        refine=RefineRule(steps=2))
     twin.energy.load_state_dict(energy.state_dict())  # the same codec, another write rule
     refs, setup = same_codec_references({"omniglot_codec_slots_c36": memory, "twin": twin, "other": other}, window=3)
     assert list(refs) == ["codec_nn[omniglot_codec_slots_c36]", "codec_nn[other]"]
@@ -362,8 +366,9 @@ def test_same_codec_references_wrap_each_codec_checkpoint_and_plot_as_their_own_
     assert model_family("codec_nn[omniglot_codec_slots_c36]") == "codec_nn[omniglot_codec_slots]"
     assert model_family("hopfield_codec[omniglot_codec_slots_c36]") == "hopfield_codec[omniglot_codec_slots]"
     assert model_family("codec_nn (2304 floats)") == "codec_nn"
-    big = EnergyMemory(CodecSlotEnergy((1, 32, 32), slots=4, code=3, window=8), (1, 32, 32), write_steps=1,
-                       read_steps=1, write_terms=["energy"])
+    big = EnergyMemory(CodecSlotEnergy((1, 32, 32), slots=4, code=3, window=8), (1, 32, 32),
+                       write=WriteRule(steps=1, terms=("energy",)),
+                       read=ReadRule(steps=1))
     with_hopfield, setup = same_codec_references({"other": big}, window=8, train=image_set("train"),
                                                  corrupt=CORRUPT, count=4)
     assert list(with_hopfield) == ["codec_nn[other]", "hopfield_codec[other]"]

@@ -11,15 +11,15 @@ from torch import nn
 from ebmm.bench.naive import naive_episode_loss
 from ebmm.energy import AutoencoderEnergy, GatedRNNEnergy, SignSlotEnergy, SlotEnergy
 from ebmm.memory import WRITE_TERMS, EnergyMemory
+from ebmm.rules import ReadRule, WriteRule
 
 DIM, EPISODES, PATTERNS = 8, 2, 3
 
 
 def _memory(energy: nn.Module, write_terms: Sequence[str] = WRITE_TERMS, reduction: str = "mean") -> EnergyMemory:
-    return EnergyMemory(
-        energy, (DIM,), write_steps=2, read_steps=3, write_terms=write_terms,
-        write_rate_init=(0.05, 0.05, 0.05), read_step_init=0.2, momentum_init=0.5, write_reduction=reduction,
-    ).double()
+    return EnergyMemory(energy, (DIM,),
+                        write=WriteRule(steps=2, terms=write_terms, rate_init=(0.05, 0.05, 0.05), reduction=reduction),
+                        read=ReadRule(steps=3, step_init=0.2, momentum_init=0.5)).double()
 
 
 def _episodes(seed: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -3,6 +3,7 @@ computes the library's loss and meta-gradient; FLOP counting and the analysis (n
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from ebmm.checkpoint import load_json, save_json
 from ebmm.config import load_config
 from ebmm.energy import GatedRNNEnergy
 from ebmm.memory import EnergyMemory
+from ebmm.rules import ReadRule, WriteRule
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -162,8 +164,9 @@ def _gated_memory(dtype: torch.dtype) -> EnergyMemory:
     """The paper's binary configuration in miniature: gated RNN energy, all three writing terms."""
     torch.manual_seed(0)
     energy = GatedRNNEnergy(dim=8, hidden=12, memory_width=3, hops=2)
-    return EnergyMemory(energy, (8,), write_steps=3, read_steps=3, write_rate_init=(0.05, 0.05, 0.05),
-                        read_step_init=0.2).to(dtype)
+    return EnergyMemory(energy, (8,),
+                        write=WriteRule(steps=3, rate_init=(0.05, 0.05, 0.05)),
+                        read=ReadRule(steps=3, step_init=0.2)).to(dtype)
 
 
 def _gated_episodes(dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
@@ -208,7 +211,7 @@ def test_batched_reference_rejects_what_it_does_not_cover() -> None:
     patterns, queries = _gated_episodes(torch.float32)
     with pytest.raises(ValueError, match="match"):
         reference_episode_loss(memory, patterns, queries[:, :2])
-    memory.write_chunk = 2
+    memory.write_rule = dataclasses.replace(memory.write_rule, chunk=2)
     with pytest.raises(ValueError, match="write_chunk"):
         reference_episode_loss(memory, patterns, queries)
 

@@ -11,14 +11,15 @@ from ebmm.energy.base import reading
 from ebmm.energy.code_slots import CodeSlotEnergy
 from ebmm.memory import EnergyMemory, MemoryState
 from ebmm.quantize import quantize_state
+from ebmm.rules import ReadRule, WriteRule
 
 
 def memory(slots: int, code: int, dim: int = 32, novelty: float = 8.0) -> EnergyMemory:
     torch.manual_seed(0)
     energy = CodeSlotEnergy(dim=dim, slots=slots, code=code, novelty=novelty, priority=10.0)
-    return EnergyMemory(energy, (dim,), write_steps=1, read_steps=10, write_terms=["energy"],
-                        write_rate_init=(1.0, 1e-4, 1e-4), write_reduction="sum", write_chunk=1,
-                        read_step_init=0.5, read_step_decay_init=0.999, momentum_init=0.01)
+    return EnergyMemory(energy, (dim,),
+                        write=WriteRule(steps=1, terms=("energy",), rate_init=(1.0, 1e-4, 1e-4), reduction="sum", chunk=1),
+                        read=ReadRule(steps=10, step_init=0.5, step_decay_init=0.999, momentum_init=0.01))
 
 
 def strings(episodes: int, count: int, dim: int = 32, seed: int = 0) -> torch.Tensor:
@@ -92,9 +93,9 @@ def test_bad_arguments_are_named() -> None:
 def closed_memory(close: bool) -> EnergyMemory:
     torch.manual_seed(0)
     energy = CodeSlotEnergy(dim=32, slots=8, code=32, novelty=8.0, priority=10.0, read_closes_free_slots=close)
-    return EnergyMemory(energy, (32,), write_steps=1, read_steps=10, write_terms=["energy"],
-                        write_rate_init=(1.0, 1e-4, 1e-4), write_reduction="sum", write_chunk=1,
-                        read_step_init=0.5, read_step_decay_init=0.999, momentum_init=0.01)
+    return EnergyMemory(energy, (32,),
+                        write=WriteRule(steps=1, terms=("energy",), rate_init=(1.0, 1e-4, 1e-4), reduction="sum", chunk=1),
+                        read=ReadRule(steps=10, step_init=0.5, step_decay_init=0.999, momentum_init=0.01))
 
 
 def test_closing_free_slots_at_read_stops_free_slot_capture() -> None:
@@ -155,9 +156,9 @@ def episode_memory(slots: int = 6, code: int = 32, dim: int = 64) -> EnergyMemor
     # close the free slots, so b does not limit them
     energy = CodeSlotEnergy(dim=dim, slots=slots, code=code, novelty=4.0, priority=10.0,
                             read_closes_free_slots=True, layout="per_episode")
-    return EnergyMemory(energy, (dim,), write_steps=1, read_steps=10, write_terms=["energy"],
-                        write_rate_init=(1.0, 1e-4, 1e-4), write_reduction="sum", write_chunk=1,
-                        read_step_init=0.5, read_step_decay_init=0.999, momentum_init=0.01)
+    return EnergyMemory(energy, (dim,),
+                        write=WriteRule(steps=1, terms=("energy",), rate_init=(1.0, 1e-4, 1e-4), reduction="sum", chunk=1),
+                        read=ReadRule(steps=10, step_init=0.5, step_decay_init=0.999, momentum_init=0.01))
 
 
 def test_per_episode_layout_shares_the_floats_among_the_episodes_strings() -> None:

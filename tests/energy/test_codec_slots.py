@@ -8,6 +8,7 @@ import torch
 from ebmm.energy.codec_slots import CodecSlotEnergy
 from ebmm.linear_codec import fit_pca
 from ebmm.memory import EnergyMemory
+from ebmm.rules import ReadRule, WriteRule
 
 SHAPE = (1, 8, 8)
 
@@ -21,9 +22,9 @@ def memory_for(train: torch.Tensor, slots: int, code: int, **energy_args: float)
     energy.initialise(train)
     alpha = energy.log_fit_weight.exp().item()
     lam = energy.log_correct_scale.exp().item()
-    return EnergyMemory(energy, SHAPE, write_steps=1, read_steps=1, write_terms=["energy"],
-                        write_rate_init=(1 / alpha, 1e-4, 1e-4), write_reduction="sum", write_chunk=1,
-                        read_step_init=1 / (2 * lam), momentum_init=0.01)
+    return EnergyMemory(energy, SHAPE,
+                        write=WriteRule(steps=1, terms=("energy",), rate_init=(1 / alpha, 1e-4, 1e-4), reduction="sum", chunk=1),
+                        read=ReadRule(steps=1, step_init=1 / (2 * lam), momentum_init=0.01))
 
 
 def test_one_image_at_a_time_fills_the_slots_in_order_with_exact_codes() -> None:

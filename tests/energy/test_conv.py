@@ -19,6 +19,7 @@ from ebmm.energy.conv import ConvEnergy, FCEnergy, imagenet64_energy
 from ebmm.energy.heads import GatedHead, ReconstructHead
 from ebmm.energy.registry import build_energy
 from ebmm.memory import EnergyMemory, MemoryState
+from ebmm.rules import ReadRule, WriteRule
 
 SHAPE = (1, 8, 8)
 REPO = Path(__file__).resolve().parents[2]
@@ -270,8 +271,9 @@ def test_clear_errors() -> None:
 
 
 def tiny_memory(head: str = "reconstruct", terms: tuple[str, ...] = ("energy", "prior")) -> EnergyMemory:
-    return EnergyMemory(tiny(head), SHAPE, write_steps=2, read_steps=3, write_terms=list(terms),
-                        write_rate_init=[0.05, 0.001, 0.001])
+    return EnergyMemory(tiny(head), SHAPE,
+                        write=WriteRule(steps=2, terms=list(terms), rate_init=(0.05, 0.001, 0.001)),
+                        read=ReadRule(steps=3))
 
 
 @pytest.mark.parametrize(

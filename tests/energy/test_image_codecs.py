@@ -7,6 +7,7 @@ import torch
 
 from ebmm.energy.codec_slots import CodecSlotEnergy
 from ebmm.energy.image_codecs import ConvCodec, LinearCodec
+from ebmm.rules import ReadRule, WriteRule
 
 SHAPE = (1, 8, 8)
 
@@ -90,8 +91,9 @@ def test_a_conv_codec_slot_energy_writes_the_encoders_codes() -> None:
                              codec_args={"width": 4, "fit_steps": 20, "fit_batch": 8})
     energy.initialise(images)
     alpha = energy.log_fit_weight.exp().item()
-    memory = EnergyMemory(energy, SHAPE, write_steps=1, read_steps=1, write_terms=["energy"],
-                          write_rate_init=(1 / alpha, 1e-4, 1e-4), write_reduction="sum", write_chunk=1)
+    memory = EnergyMemory(energy, SHAPE,
+                          write=WriteRule(steps=1, terms=("energy",), rate_init=(1 / alpha, 1e-4, 1e-4), reduction="sum", chunk=1),
+                          read=ReadRule(steps=1))
     patterns = images[:4].unsqueeze(0)
     state = memory.write(patterns)
     expected = energy.codec.encode(patterns[0]).detach()
@@ -150,9 +152,9 @@ def test_a_conv_codec_memory_recalls_what_it_wrote_and_not_what_it_did_not() -> 
                              codec_args={"width": 8, "fit_steps": 300, "fit_batch": 16, "fit_lr": 1e-2,
                                          "fit_shift": 0, "fit_holdout": 0})
     energy.initialise(bars)
-    memory = EnergyMemory(energy, SHAPE, write_steps=1, read_steps=1, write_terms=["energy"],
-                          write_rate_init=(1e5, 1e-4, 1e-4), write_reduction="sum", write_chunk=1,
-                          read_step_init=1 / 200, momentum_init=0.01)
+    memory = EnergyMemory(energy, SHAPE,
+                          write=WriteRule(steps=1, terms=("energy",), rate_init=(1e5, 1e-4, 1e-4), reduction="sum", chunk=1),
+                          read=ReadRule(steps=1, step_init=1 / 200, momentum_init=0.01))
     patterns, others = bars[[0, 5, 10, 15]].unsqueeze(0), bars[[3, 6, 9, 12]].unsqueeze(0)
     queries = patterns.clone()
     queries[..., 2:5, 2:5] = torch.rand(queries[..., 2:5, 2:5].shape, generator=torch.Generator().manual_seed(1))

@@ -10,15 +10,16 @@ import torch
 from ebmm.energy.autoencoder import AutoencoderEnergy
 from ebmm.energy.code_slots import CodeSlotEnergy
 from ebmm.memory import EnergyMemory
+from ebmm.rules import ReadRule, WriteRule
 from experiments.slot_errors import classify, slot_errors_markdown
 
 
 def memory(read_steps: int = 10, read_step: float = 0.5) -> EnergyMemory:
     torch.manual_seed(0)
     energy = CodeSlotEnergy(dim=32, slots=8, code=32, novelty=8.0, priority=10.0, read_closes_free_slots=True)
-    return EnergyMemory(energy, (32,), write_steps=1, read_steps=read_steps, write_terms=["energy"],
-                        write_rate_init=(1.0, 1e-4, 1e-4), write_reduction="sum", write_chunk=1,
-                        read_step_init=read_step, read_step_decay_init=0.999, momentum_init=0.01)
+    return EnergyMemory(energy, (32,),
+                        write=WriteRule(steps=1, terms=("energy",), rate_init=(1.0, 1e-4, 1e-4), reduction="sum", chunk=1),
+                        read=ReadRule(steps=read_steps, step_init=read_step, step_decay_init=0.999, momentum_init=0.01))
 
 
 def strings(count: int, seed: int) -> torch.Tensor:

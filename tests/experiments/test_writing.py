@@ -16,6 +16,7 @@ from ebmm.config import EBMMConfig
 from ebmm.corruption import build_corruption
 from ebmm.data.binary import random_binary_patterns
 from ebmm.memory import WRITE_TERMS, EnergyMemory, MemoryState
+from ebmm.rules import WriteRule
 from experiments import writing
 from experiments.writing import (
     METHODS,
@@ -67,8 +68,8 @@ def reference_losses(memory: EnergyMemory, fast: dict[str, torch.Tensor], patter
 @pytest.mark.parametrize("reduction", ["sum", "mean"])
 def test_writing_loss_matches_hand_computation(reduction: str) -> None:
     torch.manual_seed(0)
-    memory = EnergyMemory(QuadraticEnergy(5, 3), (5,), write_steps=3, write_reduction=reduction,
-                          write_rate_init=(0.3, 0.02, 0.1)).double()
+    memory = EnergyMemory(QuadraticEnergy(5, 3), (5,),
+                          write=WriteRule(steps=3, reduction=reduction, rate_init=(0.3, 0.02, 0.1))).double()
     w_bar = memory.energy.memory.weight.detach()
     fast = {"memory.weight": (w_bar.unsqueeze(0) + 0.1 * torch.randn(2, 3, 5, dtype=torch.float64)).requires_grad_()}
     x = torch.rand(2, 4, 5, dtype=torch.float64)

@@ -12,7 +12,7 @@ static and shared by every episode, so it is not memory (like the paper's static
 free slots before slot k; both are step functions of the codes, with no gradient. A free slot at
 θ̄ = 0 therefore scores every pattern exactly ``b + ε·f_k`` and pulls no read anywhere.
 
-Writing one string at a time (``EnergyMemory(write_chunk=1)``, one step at rate 1): a new string is
+Writing one string at a time (``WriteRule(chunk=1)``, one step at rate 1): a new string is
 closer to the first free slot (score ``b``) than to any written slot holding another string (about
 ``c/2·(1 + …)`` away) and lands there: its code is stored exactly, ``m_k = z(x)``, and two strings
 never share a slot by chance, as they do among 63 sign keys. Reading moves ``x`` so that its code

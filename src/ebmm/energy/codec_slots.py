@@ -23,13 +23,13 @@ A read step of γ ≈ 1/(2λ) therefore pastes the remembered square into the qu
 the query already shows.
 
 Writing. A free slot scores every image ``b`` (by default far below any written slot's score):
-written one pattern at a time (``EnergyMemory(write_chunk=1)``), a new image goes to the first free
+written one pattern at a time (``WriteRule(chunk=1)``), a new image goes to the first free
 slot, so two images never share a slot by chance; once every slot is written, new images merge
 into the best-matching slot. The price: while slots are free, a *query* is drawn to the first free
 slot too, which has nothing to repair it with, so a memory holding fewer images than slots
 recalls nothing. Size the memory to the number of images (slots = N). For a free slot the energy's gradient is ``α(m_k − z(x))``: one write step at rate 1/α
 stores the image's code exactly. In a batch write (all images at once) every image would pick the
-same first free slot: use ``write_chunk=1``.
+same first free slot: use ``WriteRule(chunk=1)``.
 """
 
 from __future__ import annotations
