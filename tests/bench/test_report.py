@@ -178,3 +178,19 @@ def test_curves_table_rows_for_learned_baselines_and_hopfield_over_a_codec() -> 
     table = curves_markdown(result).splitlines()
     assert table[2:] == ["| EBMM `om_c36` | 10.00 | – |", "| `mn_codec_*` | 24.00 | 6.50 |",
                          "| hopfield_codec[om] | 86.00 | – |"]
+
+
+def test_curves_table_merges_a_reference_equal_over_two_families_codecs() -> None:
+    from ebmm.bench.report import curves_markdown
+
+    def cell(mean: float, floats: int) -> dict:
+        return {"64": {"mean": mean, "p5": mean, "p95": mean, "memory_floats": floats}}
+
+    results = {"om_refine_c36": cell(5.0, 2304), "om_slots_c36": cell(10.0, 2304),
+               "codec_nn[om_refine_c36]": cell(9.9, 2304), "codec_nn[om_slots_c36]": cell(9.9, 2304),
+               "hopfield_codec[om_refine_c36]": cell(86.0, 2304), "hopfield_codec[om_slots_c36]": cell(85.0, 2304)}
+    result = {"benchmark": "images", "checkpoints": {"om_refine_c36": {}, "om_slots_c36": {}}, "results": results}
+    table = curves_markdown(result).splitlines()
+    assert table[2:] == ["| EBMM `om_refine_c36` | 5.00 |", "| EBMM `om_slots_c36` | 10.00 |",
+                         "| codec_nn[om_refine] = codec_nn[om_slots] | 9.90 |",
+                         "| hopfield_codec[om_refine] | 86.00 |", "| hopfield_codec[om_slots] | 85.00 |"]

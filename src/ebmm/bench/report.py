@@ -106,7 +106,9 @@ def specificity_markdown(result: dict[str, Any], count: str | None = None) -> st
 def curves_markdown(result: dict[str, Any]) -> str:
     """An image benchmark's distortion curves: one row per family of sizes (the checkpoints of one
     family, ``codec_nn`` at its sizes, ``codec_nn[family]`` and ``hopfield_codec[family]`` over a
-    family's own codecs, the learned baselines of ``--learned``), one column per
+    family's own codecs, the learned baselines of ``--learned``; a reference row equal in every cell to
+    the same reference over an earlier family's codecs, e.g. a refined family that shares its codec, is
+    merged into that row as ``codec_nn[a] = codec_nn[b]``), one column per
     memory size in floats; each cell is ``right / unrelated`` (the error after writing the right
     images / after writing unrelated ones) or the error alone where no control was run. The
     paper's EBMM conv values close the table."""
@@ -124,6 +126,7 @@ def curves_markdown(result: dict[str, Any]) -> str:
     sizes = sorted({size for cells in families.values() for size in cells})
     head = ["model", *[f"{size:,} floats" for size in sizes]]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    rows_out: list[list[Any]] = []  # [reference or None, label, cells]
     for family, cells in families.items():
         if family.startswith(("codec_nn", "hopfield_codec")):
             label = LABELS.get(family, family)
@@ -133,7 +136,13 @@ def curves_markdown(result: dict[str, Any]) -> str:
             label = f"EBMM `{members[family][0] if len(members[family]) == 1 else family + '_*'}`"
         values = [f"{cells[s]['mean']:.2f} / {cells[s]['unrelated']:.1f}" if s in cells and "unrelated" in cells[s]
                   else f"{cells[s]['mean']:.2f}" if s in cells else "–" for s in sizes]
-        lines.append(f"| {label} | " + " | ".join(values) + " |")
+        reference = family.split("[")[0] if family.startswith(("codec_nn[", "hopfield_codec[")) else None
+        twin = next((row for row in rows_out if reference and row[0] == reference and row[2] == values), None)
+        if twin is not None:  # the same reference over another family's codec, equal in every cell: one row
+            twin[1] += f" = {label}"
+            continue
+        rows_out.append([reference, label, values])
+    lines += [f"| {label} | " + " | ".join(values) + " |" for _, label, values in rows_out]
     if paper:
         nearest = [min((abs(f - s), f) for f in paper)[1] for s in sizes]  # the paper size nearest each
         values = [f"{paper[f]:g}" if abs(f - s) <= 0.15 * s else "–" for f, s in zip(nearest, sizes, strict=True)]
