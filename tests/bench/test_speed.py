@@ -18,8 +18,10 @@ from ebmm.bench.speed import (
     analysis_phases,
     count_flops,
     gradient_agreement,
+    matmul_calls,
     paper_gated_rnn_energy,
     phase_names,
+    replay_floor_ms,
     reference_episode_loss,
     run_speed_analysis,
     run_speed_benchmark,
@@ -230,6 +232,27 @@ def test_count_flops_counts_products_of_every_backward_pass() -> None:
     assert reference > second  # the separate energy-term backward pass
 
 
+def test_matmul_calls_list_each_distinct_product_with_its_count_and_layout() -> None:
+    a, b = torch.ones(4, 8), torch.ones(8, 3)
+    counted = matmul_calls(lambda: [a @ b, a @ b, a.t().t() @ b, b.t() @ a.t(), torch.ones(2, 4, 8) @ torch.ones(2, 8, 3)])
+    assert counted["flops"] == 4 * 2 * 4 * 8 * 3 + 2 * 2 * 4 * 8 * 3 and counted["other_flops"] == 0
+    calls = {(name, shapes, transposed): (count, flops) for name, shapes, transposed, dtype, count, flops in counted["calls"]}
+    assert calls[("mm", ((4, 8), (8, 3)), (False, False))] == (3, 3 * 192)  # a.t().t() is a itself
+    assert calls[("mm", ((3, 8), (8, 4)), (True, True))] == (1, 192)  # transposed views, as a backward pass makes them
+    assert calls[("bmm", ((2, 4, 8), (2, 8, 3)), (False, False))] == (1, 384)
+    assert {call[3] for call in counted["calls"]} == {"float32"}
+    with torch.no_grad():
+        conv = matmul_calls(lambda: torch.nn.functional.conv1d(torch.ones(1, 2, 5), torch.ones(3, 2, 2)))
+    assert conv["calls"] == [] and conv["other_flops"] == conv["flops"] > 0  # counted, not replayed
+
+
+def test_replay_floor_times_every_product_at_its_own_shapes() -> None:
+    calls = matmul_calls(lambda: torch.ones(16, 32) @ torch.ones(32, 8))["calls"]
+    assert replay_floor_ms(calls, torch.device("cpu"), repeats=1) > 0
+    assert replay_floor_ms(calls, torch.device("cpu"), repeats=1, dtype="bfloat16") > 0
+    assert replay_floor_ms([], torch.device("cpu")) == 0.0
+
+
 def test_gradient_agreement() -> None:
     exact = {"a": torch.tensor([3.0, 0.0]), "b": torch.tensor([[4.0]])}
     same = gradient_agreement(exact, exact)
@@ -258,6 +281,7 @@ def test_speed_analysis_stores_its_result_beside_the_tables(tmp_path: Path) -> N
     assert set(analysis["flops"]) == {"library", "reference"} and analysis["flops"]["reference"] > analysis["flops"]["library"]
     for phase in analysis["phases"].values():
         assert phase["median_ms"] > 0 and phase["flop_floor_ms"] > 0 and phase["processes"] == 1
+        assert phase["shape_floor_ms"] > 0 and phase["over_shape_floor"] == phase["median_ms"] / phase["shape_floor_ms"]
     assert analysis["phases"]["library_bf16_1t"]["matmul_dtype"] == "bfloat16"
     for key in ("reference_over_library_1t", "library_fp32_over_bf16_1t", "reference_flops_over_library"):
         assert key in analysis["ratios"], key

@@ -585,32 +585,91 @@ def _variant_step(config: Config, variant: str, device: torch.device) -> Callabl
                          loss_fn=variant_loss(variant, memory, patterns, queries))
 
 
-def count_flops(fn: Callable[[], Any]) -> int:
-    """Matmul and convolution FLOPs of one call of ``fn``, every backward pass included.
+REPLAYED = ("mm", "addmm", "bmm", "baddbmm")  # the products replay_floor_ms times at their own shapes
+MatmulCall = tuple[str, tuple[tuple[int, ...], ...], tuple[bool, ...], str]  # op, shapes, transposed, dtype
+
+
+def _layout(tensor: torch.Tensor) -> bool:
+    """Whether a matrix argument is the transpose of a contiguous tensor (as a backward pass makes them)."""
+    return tensor.dim() >= 2 and not tensor.is_contiguous() and tensor.transpose(-2, -1).is_contiguous()
+
+
+def matmul_calls(fn: Callable[[], Any]) -> dict[str, Any]:
+    """The matrix products of one call of ``fn``, every backward pass included.
 
     Counts at the ATen level with the formulas of ``torch.utils.flop_counter`` (``mm``, ``addmm``,
     ``bmm``, ``baddbmm``, convolutions, attention), so the products of the backward and
     double-backward passes are counted as they run; elementwise operations are not counted. A
     dispatch mode of its own instead of ``FlopCounterMode``, whose module tracker breaks
     ``autograd.grad`` with respect to a module's input (the gradient-norm term's ∇_x E).
+
+    Returns ``{"flops": total, "calls": [[op, shapes, transposed, dtype, count, flops], ...]}``: every
+    distinct product of the ``REPLAYED`` ops (its argument shapes, which arguments are transposed
+    views, dtype) with how often it ran, for ``replay_floor_ms``; ``"other_flops"``: the FLOPs of the
+    rest (convolutions, attention), which are not replayed.
     """
     from torch.utils._python_dispatch import TorchDispatchMode
     from torch.utils.flop_counter import flop_registry
 
-    class Counter(TorchDispatchMode):
-        total = 0
+    calls: dict[MatmulCall, list[int]] = {}
+    totals = {"flops": 0, "other_flops": 0}
 
+    class Counter(TorchDispatchMode):
         def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
             kwargs = kwargs or {}
             out = func(*args, **kwargs)
             formula = flop_registry.get(func._overloadpacket)
             if formula is not None:
-                self.total += int(formula(*args, **kwargs, out_val=out))
+                flops = int(formula(*args, **kwargs, out_val=out))
+                totals["flops"] += flops
+                name = func._overloadpacket.__name__
+                tensors = [a for a in args if isinstance(a, torch.Tensor)]
+                if name in REPLAYED and not kwargs and len(tensors) == len(args):
+                    key = (name, tuple(tuple(t.shape) for t in tensors), tuple(_layout(t) for t in tensors),
+                           str(tensors[0].dtype).removeprefix("torch."))
+                    entry = calls.setdefault(key, [0, 0])
+                    entry[0] += 1
+                    entry[1] += flops
+                else:
+                    totals["other_flops"] += flops
             return out
 
-    with Counter() as counter:
+    with Counter():
         fn()
-    return counter.total
+    return {**totals, "calls": [[*key, count, flops] for key, (count, flops) in calls.items()]}
+
+
+def count_flops(fn: Callable[[], Any]) -> int:
+    """Matmul and convolution FLOPs of one call of ``fn``, every backward pass included (``matmul_calls``)."""
+    return int(matmul_calls(fn)["flops"])
+
+
+def replay_floor_ms(calls: Sequence[Sequence[Any]], device: torch.device, repeats: int = 3,
+                    dtype: str | None = None) -> float:
+    """The time the products of ``calls`` (``matmul_calls(...)["calls"]``) take when each runs alone at
+    its own shapes and layout on the current torch threads: per distinct product the best of
+    ``repeats`` timed runs after one untimed, times how often the step ran it. ``dtype`` replays every
+    product in that dtype instead of its own (e.g. ``"bfloat16"`` for an autocast step counted in float32)."""
+    generator = torch.Generator().manual_seed(0)
+    total = 0.0
+    for name, shapes, transposed, own_dtype, count, _ in calls:
+        kind = getattr(torch, dtype or own_dtype)
+        tensors = []
+        for shape, flip in zip(shapes, transposed, strict=True):
+            stored = (*shape[:-2], shape[-1], shape[-2]) if flip else tuple(shape)
+            tensor = torch.randn(stored, generator=generator).to(device=device, dtype=kind)
+            tensors.append(tensor.transpose(-2, -1) if flip else tensor)
+        op = getattr(torch.ops.aten, name)
+        op(*tensors)
+        times = []
+        for _ in range(repeats):
+            _sync(device)
+            start = time.perf_counter()
+            op(*tensors)
+            _sync(device)
+            times.append(time.perf_counter() - start)
+        total += count * min(times)
+    return total * 1000.0
 
 
 def matmul_rate(device: torch.device, size: int = 2048, repeats: int = 3, dtype: torch.dtype = torch.float32) -> dict[str, Any]:
@@ -638,11 +697,12 @@ def _wait(barrier: Any) -> None:
 
 def measure_step(
     config: Config, variant: str, threads: int, steps: int, device: str, barrier: Any = None,
-    matmul_size: int = 2048,
+    matmul_size: int = 2048, calls: Sequence[Sequence[Any]] | None = None,
 ) -> dict[str, Any]:
     """Time ``steps`` meta-steps of ``variant`` on ``threads`` torch threads after ``WARMUP`` untimed
     ones, and the matmul rate on the same threads just before (``barrier``: start both together with
-    the other processes that share it)."""
+    the other processes that share it); with ``calls`` (the step's products, ``matmul_calls``), also
+    the time they take alone at their own shapes (``replay_floor_ms``)."""
     torch.set_num_threads(threads)
     target = torch.device(device)
     step = _variant_step(config, variant, target)
@@ -653,6 +713,9 @@ def measure_step(
     rates = {"float32": matmul_rate(target, matmul_size)}
     if variant.endswith("_bf16"):
         rates["bfloat16"] = matmul_rate(target, matmul_size, dtype=torch.bfloat16)
+    replayed = None
+    if calls is not None:
+        replayed = replay_floor_ms(calls, target, dtype="bfloat16" if variant.endswith("_bf16") else None)
     _wait(barrier)
     start_wall, times = time.time(), []
     for _ in range(steps):
@@ -662,14 +725,16 @@ def measure_step(
         times.append((time.perf_counter() - start) * 1000.0)
     return {"variant": variant, "torch_threads": torch.get_num_threads(), "median_ms": statistics.median(times),
             "min_ms": min(times), "times_ms": times, "start": start_wall, "end": time.time(), "matmul": rates,
+            "shape_floor_ms": replayed,
             "load_average_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
 
 
 def _measure_worker(
-    queue: Any, barrier: Any, config: Config, variant: str, threads: int, steps: int, device: str, matmul_size: int
+    queue: Any, barrier: Any, config: Config, variant: str, threads: int, steps: int, device: str, matmul_size: int,
+    calls: Sequence[Sequence[Any]] | None,
 ) -> None:
     try:
-        queue.put(measure_step(config, variant, threads, steps, device, barrier, matmul_size))
+        queue.put(measure_step(config, variant, threads, steps, device, barrier, matmul_size, calls))
     except BaseException as error:  # report to the parent instead of leaving it waiting
         if barrier is not None:
             barrier.abort()
@@ -677,13 +742,15 @@ def _measure_worker(
 
 
 def measure_processes(
-    config: Config, variant: str, threads: int, steps: int, device: str, processes: int = 1, matmul_size: int = 2048
+    config: Config, variant: str, threads: int, steps: int, device: str, processes: int = 1, matmul_size: int = 2048,
+    calls: Sequence[Sequence[Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """``measure_step`` in ``processes`` fresh processes that run concurrently (timed phases aligned)."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     barrier = context.Barrier(processes) if processes > 1 else None
-    workers = [context.Process(target=_measure_worker, args=(queue, barrier, config, variant, threads, steps, device, matmul_size))
+    workers = [context.Process(target=_measure_worker, args=(queue, barrier, config, variant, threads, steps, device, matmul_size,
+                                                                       calls))
                for _ in range(processes)]
     for worker in workers:
         worker.start()
@@ -704,11 +771,15 @@ def _phase_summary(results: list[dict[str, Any]], flops: int, dtype: str) -> dic
     # the floor: the step's FLOPs at the fastest matmul rate this process reached on the same threads
     rate = statistics.median([r["matmul"][dtype]["best_gflops"] for r in results])
     floor = flops / (rate * 1e9) * 1000.0
+    # the same products, each timed alone at its own shapes: what the matmuls cost at this step's sizes
+    replayed = [r["shape_floor_ms"] for r in results if r.get("shape_floor_ms") is not None]
+    shape_floor = statistics.median(replayed) if replayed else None
     return {"processes": len(results), "torch_threads": results[0]["torch_threads"], "median_ms": median,
             "min_ms": min(t for r in results for t in r["times_ms"]),
             "steps_per_s": steps / wall if len(results) > 1 else 1000.0 / median,
             "matmul_dtype": dtype, "matmul_gflops_per_process": rate, "flop_floor_ms": floor,
-            "over_floor": median / floor, "load_average_1m": max(r["load_average_1m"] or 0.0 for r in results),
+            "over_floor": median / floor, "shape_floor_ms": shape_floor,
+            "over_shape_floor": None if shape_floor is None else median / shape_floor, "load_average_1m": max(r["load_average_1m"] or 0.0 for r in results),
             "measurements": results}
 
 
@@ -798,18 +869,22 @@ def run_speed_analysis(
     try:  # FLOPs and accuracy on one thread; the timed phases set their own
         torch.set_num_threads(1)
         variants = dict.fromkeys(["library"] + [variant.removesuffix("_bf16") for _, variant, _, _ in chosen])
-        flops = {variant: count_flops(_variant_step(config, variant, target)) for variant in variants}
+        counted = {variant: matmul_calls(_variant_step(config, variant, target)) for variant in variants}
+        flops = {variant: int(count["flops"]) for variant, count in counted.items()}
         timed = {}
         for name, variant, threads, processes in chosen:
             if isolate or processes > 1:
-                results = measure_processes(config, variant, threads, steps, device, processes, matmul_size)
+                results = measure_processes(config, variant, threads, steps, device, processes, matmul_size,
+                                            counted[variant.removesuffix("_bf16")]["calls"])
             else:
-                results = [measure_step(config, variant, threads, steps, device, matmul_size=matmul_size)]
+                results = [measure_step(config, variant, threads, steps, device, matmul_size=matmul_size,
+                                        calls=counted[variant.removesuffix("_bf16")]["calls"])]
             base = variant.removesuffix("_bf16")
             dtype = "bfloat16" if variant != base else "float32"
             timed[name] = {"variant": variant, **_phase_summary(results, flops[base], dtype)}
             print(f"  {name}: {timed[name]['median_ms']:.0f} ms, {timed[name]['steps_per_s']:.2f} steps/s, "
-                  f"{timed[name]['over_floor']:.2f}x the FLOP floor", flush=True)
+                  f"{timed[name]['over_floor']:.2f}x the FLOP floor, {timed[name]['over_shape_floor']:.2f}x its "
+                  "products alone", flush=True)
         torch.set_num_threads(1)
         accuracy = bf16_accuracy(config, device) if bf16 else None
     finally:
@@ -830,6 +905,7 @@ def run_speed_analysis(
         "note": note,
         "seconds": time.time() - started,
         "flops": flops,
+        "unreplayed_flops": {variant: int(count["other_flops"]) for variant, count in counted.items()},
         "phases": timed,
         "ratios": _analysis_ratios(timed, flops),
         "bf16_accuracy": accuracy,
@@ -847,6 +923,10 @@ def run_speed_analysis(
             "flop_floor_ms": "flops / the best rate of a matmul_size x matmul_size matrix product in the variant's "
                              "dtype, measured in the same process on the same threads just before the timed steps "
                              "(3 repeats after one untimed)",
+            "shape_floor_ms": "the step's matrix products (matmul_calls: each distinct op, shapes, layout and "
+                              "dtype, with its count) each timed alone at its own shapes (best of 3 after one "
+                              "untimed) on the same threads just before the timed steps, times its count, summed; "
+                              "bf16 phases replay in bfloat16. Products of other ops (unreplayed_flops) are not in it",
             "phases": "each in fresh processes; NAME_Nt: N torch threads; NAME_2p_1t: two one-thread processes "
                       "timing the same step concurrently (steps_per_s: both together, over the wall time)",
             "bf16_accuracy": "meta-gradient of the seeded initial parameters on the synthetic batch: bf16 "
@@ -882,19 +962,24 @@ def _analysis_ratios(timed: dict[str, Any], flops: dict[str, int]) -> dict[str, 
     return out
 
 
+def _optional(value: float | None, spec: str) -> str:
+    return "–" if value is None else format(value, spec)
+
+
 def analysis_markdown(analysis: dict[str, Any]) -> str:
     """The analysis as Markdown: one row per timed phase, then the FLOP counts and the bf16 accuracy."""
     lines = [f"`{analysis['config']}`: {analysis['summary']}; median of {analysis['steps']} steps after "
              f"{analysis['warmup']} warm-up steps.", "",
              "| step | threads × processes | ms per step | steps/s | GFLOP per step | matmul GFLOP/s per process "
-             "| FLOP floor ms | × floor |", "|---|---|---|---|---|---|---|---|"]
+             "| FLOP floor ms | × floor | products alone ms | × products |", "|---|---|---|---|---|---|---|---|---|---|"]
     for name, phase in analysis["phases"].items():
         base = phase["variant"].removesuffix("_bf16")
         lines.append(
             f"| {name} | {phase['torch_threads']} × {phase['processes']} | {phase['median_ms']:,.0f} | "
             f"{phase['steps_per_s']:.2f} | {analysis['flops'][base] / 1e9:.3g} | "
             f"{phase['matmul_gflops_per_process']:.0f} ({phase['matmul_dtype']}) | {phase['flop_floor_ms']:,.0f} | "
-            f"{phase['over_floor']:.2f} |")
+            f"{phase['over_floor']:.2f} | {_optional(phase.get('shape_floor_ms'), ',.0f')} | "
+            f"{_optional(phase.get('over_shape_floor'), '.2f')} |")
     ratios = analysis["ratios"]
     if ratios:
         lines += ["", "| ratio | value |", "|---|---|"] + [f"| {key} | {value:.2f} |" for key, value in ratios.items()]
