@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 from torch import nn
@@ -59,6 +61,66 @@ def test_write_and_read_match_hand_unrolled_reference() -> None:
         expected = _hand_read(expected_w, queries[b], gammas, psis)
         for got, want in zip(retrieval.iterates, expected, strict=True):
             torch.testing.assert_close(got[b], want, atol=1e-6, rtol=0)
+
+
+def test_stochastic_read_matches_hand_unrolled_langevin_steps() -> None:
+    """τ > 0: each step adds √(2γ_k τ)·ξ_k to the velocity, ξ drawn in order from the generator."""
+    torch.manual_seed(0)
+    dim, width, tau = 6, 4, 0.02
+    memory = _make(QuadraticEnergy(dim, width), dim, read_steps=3)
+    patterns = torch.rand(1, 5, dim, dtype=torch.float64)
+    queries = torch.rand(1, 3, dim, dtype=torch.float64)
+    state = memory.write(patterns)
+    gammas, psis = (t.detach() for t in memory.read_schedule())
+    got = memory.read(queries, state, temperature=tau, generator=torch.Generator().manual_seed(5)).patterns
+    draws = torch.Generator().manual_seed(5)
+    w = state.fast["memory.weight"][0]
+    x, v = queries, torch.zeros_like(queries)
+    for k in range(3):
+        look = x if k == 0 else (x + psis[k] * v).clamp(0, 1)
+        xi = torch.randn(queries.shape, generator=draws, dtype=torch.float64)
+        v = psis[k] * v - gammas[k] * (look @ w.T @ w) + torch.sqrt(2 * gammas[k] * tau) * xi
+        x = (x + v).clamp(0, 1)
+    torch.testing.assert_close(got, x, atol=1e-10, rtol=0)
+
+
+def test_stochastic_read_is_seeded_and_zero_temperature_is_the_deterministic_read() -> None:
+    torch.manual_seed(1)
+    memory = _make(QuadraticEnergy(6, 4), 6, read_steps=3)
+    patterns, queries = torch.rand(2, 5, 6, dtype=torch.float64), torch.rand(2, 3, 6, dtype=torch.float64)
+    state = memory.write(patterns)
+    plain = memory.read(queries, state).patterns
+
+    def noisy(seed: int, tau: float = 0.05) -> torch.Tensor:
+        return memory.read(queries, state, temperature=tau, generator=torch.Generator().manual_seed(seed)).patterns
+
+    torch.testing.assert_close(noisy(0, 0.0), plain, atol=0, rtol=0)
+    torch.testing.assert_close(noisy(3), noisy(3), atol=0, rtol=0)
+    assert not torch.equal(noisy(3), noisy(4)) and not torch.equal(noisy(3), plain)
+    stochastic = EnergyMemory(QuadraticEnergy(6, 4), (6,), write=memory.write_rule,
+                              read=dataclasses.replace(memory.read_rule, temperature=0.05)).double()
+    stochastic.load_state_dict(memory.state_dict())
+    torch.testing.assert_close(stochastic.read(queries, state, generator=torch.Generator().manual_seed(3)).patterns,
+                               noisy(3), atol=0, rtol=0)  # the rule's temperature is the default
+    torch.testing.assert_close(stochastic.read(queries, state, temperature=0.0).patterns, plain, atol=0, rtol=0)
+    with pytest.raises(ValueError, match="temperature must be a finite number >= 0"):
+        memory.read(queries, state, temperature=-1.0)
+
+
+def test_checkpointed_stochastic_read_recomputes_the_same_noise() -> None:
+    torch.manual_seed(2)
+    memory = _make(QuadraticEnergy(6, 4), 6, read_steps=3)
+    patterns, queries = torch.rand(1, 5, 6, dtype=torch.float64), torch.rand(1, 5, 6, dtype=torch.float64)
+
+    def gradient(checkpoint: bool) -> tuple[torch.Tensor, ...]:
+        state = memory.write(patterns, "second_order", checkpoint=checkpoint)
+        read = memory.read(queries, state, "second_order", checkpoint=checkpoint, temperature=0.01,
+                           generator=torch.Generator().manual_seed(9))
+        loss = (read.patterns - patterns).pow(2).sum()
+        return torch.autograd.grad(loss, list(memory.parameters()), allow_unused=False)
+
+    for plain, recomputed in zip(gradient(False), gradient(True), strict=True):
+        torch.testing.assert_close(recomputed, plain, atol=1e-10, rtol=0)
 
 
 def test_read_schedule_is_non_increasing_and_positive() -> None:

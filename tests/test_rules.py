@@ -50,6 +50,9 @@ def test_rules_are_immutable_values() -> None:
     (lambda: ReadRule(step_decay_init=1.0), r"ReadRule\.step_decay_init must lie in \(0, 1\)"),
     (lambda: ReadRule(momentum_init=0.0), r"ReadRule\.momentum_init"),
     (lambda: ReadRule(momentum_decay_init=2.0), r"ReadRule\.momentum_decay_init"),
+    (lambda: ReadRule(temperature=-0.1), r"ReadRule\.temperature must be a finite number >= 0"),
+    (lambda: ReadRule(temperature=float("inf")), r"ReadRule\.temperature"),
+    (lambda: ReadRule(temperature=True), r"ReadRule\.temperature"),
 ])
 def test_bad_values_are_named(make, message: str) -> None:
     with pytest.raises(ValueError, match=message):

@@ -36,7 +36,8 @@ def memory_rules(model: EBMMConfig) -> tuple[WriteRule, ReadRule, RefineRule | N
     write = WriteRule(steps=model.write_steps, terms=tuple(model.write_terms), rate_init=tuple(model.write_rate_init),
                       reduction=model.write_reduction, chunk=model.write_chunk or None)
     read = ReadRule(steps=model.read_steps, step_init=model.read_step_init, step_decay_init=model.read_step_decay_init,
-                    momentum_init=model.momentum_init, momentum_decay_init=model.momentum_decay_init)
+                    momentum_init=model.momentum_init, momentum_decay_init=model.momentum_decay_init,
+                    temperature=model.read_temperature)
     refine = None
     if model.refine_steps:
         refine = RefineRule(steps=model.refine_steps, rate_init=tuple(model.refine_rate_init) or None,

@@ -44,6 +44,7 @@ class EBMMConfig:
     read_step_decay_init: float = 0.9
     momentum_init: float = 0.5
     momentum_decay_init: float = 0.9
+    read_temperature: float = 0.0  # tau > 0: a stochastic read (Langevin noise in every read step)
 
 
 @dataclass

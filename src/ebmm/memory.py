@@ -51,7 +51,7 @@ from ebmm.energy.base import (
 from ebmm.protocol import GRAD_MODES, GradMode, Retrieval, check_batch_matches, check_patterns
 from ebmm.protocol import TRAINING_GRAD_MODES as TRAINING_GRAD_MODES  # re-exported
 from ebmm.rules import WRITE_TERMS as WRITE_TERMS  # re-exported
-from ebmm.rules import ReadRule, RefineRule, WriteRule
+from ebmm.rules import ReadRule, RefineRule, WriteRule, check_temperature
 
 EnergyFn = Callable[[dict[str, torch.Tensor], torch.Tensor], torch.Tensor]  # (fast weights, x) -> energies
 
@@ -503,12 +503,19 @@ class EnergyMemory(nn.Module):
         *,
         keep_energies: bool | None = None,
         checkpoint: bool = False,
+        temperature: float | None = None,
+        generator: torch.Generator | None = None,
     ) -> Retrieval:
         """Retrieve from ``queries`` ``(B, M, *shape)``: K projected Nesterov steps on the energy.
 
         Every mode but ``"none"`` differentiates the read fully. ``keep_iterates`` returns every
         iterate; ``keep_energies`` (default: as ``keep_iterates``) also their energies, which costs
         one more forward pass per step. ``checkpoint``: recompute each step's graph in the backward.
+
+        ``temperature`` τ (default: the read rule's, 0 unless set): τ > 0 adds Langevin noise
+        √(2γ_k τ)·ξ_k to each step's velocity, so that a query between several stored patterns
+        settles on one of them instead of a blend (a stochastic read; repeat the queries for several
+        samples). ``generator`` draws ξ (default: torch's global generator).
         """
         _check_mode(mode)
         check_patterns(queries, "queries", self.pattern_shape, self.value_range)
@@ -520,12 +527,17 @@ class EnergyMemory(nn.Module):
         if not track:
             gammas, psis = gammas.detach(), psis.detach()
         energy = self._for_episode(self._energy if track else self._inference_energy(False), state.patterns)
+        tau = self.read_rule.temperature if temperature is None else check_temperature(temperature, "temperature")
         x = queries.detach()
         velocity = torch.zeros_like(x)
         iterates: list[torch.Tensor] = []
         with torch.enable_grad():
             for k in range(self.read_steps):
-                args = (energy, k, x, velocity, fast, gammas, psis, track)
+                noise = None  # drawn here, so that a checkpointed step recomputes with the same ξ
+                if tau > 0:
+                    xi = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+                    noise = torch.sqrt(2.0 * gammas[k] * tau) * xi
+                args = (energy, k, x, velocity, fast, gammas, psis, track, noise)
                 if checkpoint and track:
                     x, velocity = checkpoint_step(self._read_step, *args, use_reentrant=False)
                 else:
@@ -547,8 +559,10 @@ class EnergyMemory(nn.Module):
         gammas: torch.Tensor,
         psis: torch.Tensor,
         track: bool,
+        noise: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """One projected Nesterov step: gradient at the look-ahead point, then clip to the range."""
+        """One projected Nesterov step: gradient at the look-ahead point (plus ``noise``, a stochastic
+        read's), then clip to the range."""
         low, high = self.value_range
         lookahead = x if k == 0 else (x + psis[k] * velocity).clamp(low, high)
         if not lookahead.requires_grad:
@@ -557,6 +571,8 @@ class EnergyMemory(nn.Module):
             energy = energy_fn(fast, lookahead)
         (grad_x,) = torch.autograd.grad(energy.sum(), lookahead, create_graph=track)
         velocity = psis[k] * velocity - gammas[k] * grad_x
+        if noise is not None:
+            velocity = velocity + noise
         x = (x + velocity).clamp(low, high)
         if not track:
             x, velocity = x.detach(), velocity.detach()

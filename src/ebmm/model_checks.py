@@ -138,3 +138,6 @@ def _check_ebmm_fields(model: EBMMConfig) -> None:
     for name in ("read_step_decay_init", "momentum_init", "momentum_decay_init"):
         if not 0.0 < getattr(model, name) < 1.0:
             raise ValueError(f"model.{name} must lie in (0, 1), got {getattr(model, name)}")
+    if not 0.0 <= model.read_temperature < float("inf"):
+        raise ValueError(f"model.read_temperature must be a finite number >= 0 (0: deterministic read), got "
+                         f"{model.read_temperature}")

@@ -93,7 +93,9 @@ class ReadRule:
     step sizes γ and momenta ψ.
 
     ``step_init``: γ⁽¹⁾; ``step_decay_init``: the initial factor σ(η) between steps; ``momentum_init``
-    and ``momentum_decay_init``: ψ⁽¹⁾ and its initial factor.
+    and ``momentum_decay_init``: ψ⁽¹⁾ and its initial factor. ``temperature`` τ > 0 makes the read
+    stochastic: every step adds √(2γ_k τ)·ξ_k, ξ_k ~ N(0, I), to its velocity (Langevin noise; 0, the
+    default, is the paper's deterministic read). A fixed value, not learned.
     """
 
     steps: int = 5
@@ -101,6 +103,7 @@ class ReadRule:
     step_decay_init: float = 0.9
     momentum_init: float = 0.5
     momentum_decay_init: float = 0.9
+    temperature: float = 0.0
 
     def __post_init__(self) -> None:
         _positive_int(self.steps, "ReadRule.steps")
@@ -108,3 +111,11 @@ class ReadRule:
             raise ValueError(f"ReadRule.step_init must be positive, got {self.step_init!r}")
         for name in ("step_decay_init", "momentum_init", "momentum_decay_init"):
             object.__setattr__(self, name, _open_unit(getattr(self, name), f"ReadRule.{name}"))
+        object.__setattr__(self, "temperature", check_temperature(self.temperature, "ReadRule.temperature"))
+
+
+def check_temperature(value: object, what: str) -> float:
+    """``value`` as a float if it is a finite number >= 0, else ``ValueError`` naming ``what``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < float("inf"):
+        raise ValueError(f"{what} must be a finite number >= 0 (0: deterministic read), got {value!r}")
+    return float(value)
