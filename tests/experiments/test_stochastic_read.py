@@ -34,3 +34,14 @@ def test_noise_makes_the_shipped_string_memory_sample_both_members() -> None:
     assert deterministic["exact"] == 1.0 and deterministic["coverage"] <= 0.5  # always the same member
     assert noisy["exact"] == 1.0 and noisy["coverage"] > 0.75 and noisy["control_bits"] == 0.0
     assert markdown(result).count("\n") == 3
+
+
+def test_the_strings_page_states_the_committed_study() -> None:
+    from pathlib import Path
+
+    from ebmm.checkpoint import load_json
+
+    root = Path(__file__).resolve().parents[2]
+    result = load_json(root / "results" / "strings" / "stochastic_read.json")
+    assert markdown(result) in (root / "docs" / "results" / "strings.md").read_text()
+    assert result["command"].startswith("python -m experiments.stochastic_read") and not result["git_revision"].endswith("+dirty")
