@@ -87,7 +87,7 @@ def certify_minima(memory: EnergyMemory, state: MemoryState, patterns: torch.Ten
     held = (at_low & (g > tolerance)) | (at_high & (g < -tolerance))
     free = ~held
     curvature = torch.full_like(kkt_residual, float("inf"))
-    if bool(free.any()):
+    if bool((free.any(-1) & (kkt_residual <= tolerance)).any()):  # else no pattern can pass: skip the Hessians
         h = hessians(memory, state, patterns).double()
         h = 0.5 * (h + h.transpose(-1, -2))
         scale = h.abs().amax((-2, -1), keepdim=True).clamp_min(1.0)
