@@ -31,13 +31,14 @@ from ebmm.data.binary import random_binary_patterns
 from ebmm.memory import EnergyMemory
 
 
-def summary(certificate: MinimumCertificate, tolerance: float) -> dict[str, float]:
-    """Fractions of patterns certified, not KKT, and KKT but undecided; the smallest curvature."""
+def summary(certificate: MinimumCertificate, tolerance: float) -> dict[str, float | None]:
+    """Fractions of patterns certified, not KKT, and KKT but undecided; the smallest curvature (``None``
+    where no pattern needed one: none was a KKT point with a free coordinate)."""
     kkt = certificate.kkt_residual <= tolerance
     finite = certificate.curvature[torch.isfinite(certificate.curvature)]
     return {"certified": certificate.fraction_certified(), "not_kkt": float((~kkt).float().mean()),
             "kkt_undecided": float((kkt & ~certificate.strict).float().mean()),
-            "smallest_curvature": float(finite.min()) if finite.numel() else float("inf")}
+            "smallest_curvature": float(finite.min()) if finite.numel() else None}  # None: no Hessian was needed
 
 
 def certify_study(memory: EnergyMemory, counts: list[int], episodes: int, seed: int, tolerance: float = 1e-6,
@@ -64,6 +65,10 @@ def certify_study(memory: EnergyMemory, counts: list[int], episodes: int, seed: 
     return {"episodes": episodes, "seed": seed, "tolerance": tolerance, "results": rows}
 
 
+def _number(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3g}"
+
+
 def markdown(result: dict[str, Any]) -> str:
     """One row per N."""
     lines = ["| N | stored patterns certified | not KKT | KKT, undecided | smallest curvature | unrelated patterns "
@@ -71,7 +76,7 @@ def markdown(result: dict[str, Any]) -> str:
     for count, row in result["results"].items():
         stored = row["stored"]
         lines.append(f"| {count} | {stored['certified']:.2f} | {stored['not_kkt']:.2f} | {stored['kkt_undecided']:.2f} | "
-                     f"{stored['smallest_curvature']:.3g} | {row['unrelated']['certified']:.2f} | "
+                     f"{_number(stored['smallest_curvature'])} | {row['unrelated']['certified']:.2f} | "
                      f"{row['read_of_stored_bits']:.2f}, {row['read']['certified']:.2f} |")
     return "\n".join(lines)
 
