@@ -37,3 +37,10 @@ def test_the_strings_page_states_the_committed_study() -> None:
     result = load_json(ROOT / "results" / "strings" / "certified_minima.json")
     assert markdown(result) in (ROOT / "docs" / "results" / "strings.md").read_text()
     assert result["command"].startswith("python -m experiments.certify_minima") and not result["git_revision"].endswith("+dirty")
+
+
+@pytest.mark.parametrize("dataset", ["omniglot", "cifar10"])
+def test_the_image_page_states_the_committed_studies(dataset: str) -> None:
+    result = load_json(ROOT / "results" / "images" / f"{dataset}_certified_minima.json")
+    assert markdown(result) in (ROOT / "docs" / "results" / "image_memories.md").read_text()
+    assert f"--dataset {dataset}" in result["command"] and not result["git_revision"].endswith("+dirty")
