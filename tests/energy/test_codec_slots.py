@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from ebmm.energy.codec_slots import CodecSlotEnergy
+from ebmm.energy.image_codecs import LinearCodec
 from ebmm.linear_codec import fit_pca
 from ebmm.memory import EnergyMemory
 from ebmm.rules import ReadRule, WriteRule
@@ -111,7 +112,7 @@ def test_bad_arguments_are_named() -> None:
     with pytest.raises(ValueError, match="correct_scale must be positive"):
         CodecSlotEnergy(SHAPE, window=3, correct_scale=0.0)
     with pytest.raises(ValueError, match="basis rows"):
-        CodecSlotEnergy(SHAPE, code=2, window=3, basis=torch.zeros(2, 10))
+        CodecSlotEnergy(SHAPE, code=2, window=3, codec=LinearCodec(SHAPE, 2, basis=torch.zeros(2, 10)))
     with pytest.raises(ValueError, match="expected images of shape"):
         CodecSlotEnergy(SHAPE, window=3)(torch.zeros(2, 1, 4, 4))
     with pytest.raises(ValueError, match="initialise needs images"):

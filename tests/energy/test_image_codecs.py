@@ -114,8 +114,10 @@ def test_checkpoints_from_before_codec_modules_still_load() -> None:
 def test_bad_codec_arguments_are_named() -> None:
     with pytest.raises(ValueError, match="codec must be one of"):
         CodecSlotEnergy(SHAPE, window=3, codec="jpeg")
-    with pytest.raises(ValueError, match="basis and mean start a linear codec"):
-        CodecSlotEnergy(SHAPE, window=3, codec="conv", basis=torch.zeros(2, 64))
+    with pytest.raises(ValueError, match="codec_args build a codec named by a string"):
+        CodecSlotEnergy(SHAPE, window=3, codec=LinearCodec(SHAPE, 36), codec_args={"width": 8})
+    with pytest.raises(ValueError, match="this energy needs shape"):
+        CodecSlotEnergy(SHAPE, window=3, code=4, codec=LinearCodec(SHAPE, 5))
     with pytest.raises(ValueError, match="multiples of 8"):
         ConvCodec((1, 12, 12), code=4)
     with pytest.raises(ValueError, match="fit_steps"):
@@ -165,3 +167,10 @@ def test_a_conv_codec_memory_recalls_what_it_wrote_and_not_what_it_did_not() -> 
 
     right, unrelated = errors(memory.write(patterns)), errors(memory.write(others))
     assert right <= 0.5 and right <= 0.3 * unrelated
+
+
+def test_a_codec_built_already_is_the_energys_codec() -> None:
+    codec = LinearCodec(SHAPE, 4, basis=torch.eye(4, 64), mean=torch.full((64,), 0.5))
+    energy = CodecSlotEnergy(SHAPE, window=3, code=4, codec=codec)
+    assert energy.codec is codec
+    torch.testing.assert_close(energy.codec.decoder[:4], torch.eye(4, 64))

@@ -41,8 +41,24 @@ import torch
 from torch import nn
 
 from ebmm.energy.free_slots import close_free_slots, free_slot_scores, half_squared_distances, written_slots
-from ebmm.energy.image_codecs import CODECS, ImageCodec, LinearCodec
+from ebmm.energy.image_codecs import CODECS, ConvCodec, ImageCodec, LinearCodec
 from ebmm.energy.window_sums import window_sums
+
+
+def _codec(codec: str | ImageCodec, codec_args: dict[str, Any] | None, shape: tuple[int, ...], code: int) -> ImageCodec:
+    """The codec ``codec`` names (built with ``codec_args``) or is, checked against the energy's shape and code."""
+    if isinstance(codec, (LinearCodec, ConvCodec)):
+        if codec_args:
+            raise ValueError("codec_args build a codec named by a string; this codec is built already")
+        with torch.no_grad():
+            codes = codec.encode(torch.zeros(1, *shape))
+        if tuple(codec.shape) != shape or codes.shape[-1] != code:
+            raise ValueError(f"the codec maps images of shape {tuple(codec.shape)} to {codes.shape[-1]} floats; this "
+                             f"energy needs shape {shape} and code {code}")
+        return codec
+    if codec not in CODECS:
+        raise ValueError(f"codec must be one of {sorted(CODECS)} or an ImageCodec, got {codec!r}")
+    return CODECS[codec](shape, code, **(codec_args or {}))
 
 
 class CodecSlotEnergy(nn.Module):
@@ -52,11 +68,10 @@ class CodecSlotEnergy(nn.Module):
         shape: ``(C, H, W)`` of one image.
         slots, code: number of writable codes and floats per code (memory = ``slots·code``).
         window: side of the square the read repairs (the corruption's size, if known).
-        codec: ``"linear"`` or ``"conv"`` (``ebmm.energy.image_codecs``); ``codec_args`` go to its
-            constructor (e.g. ``width``, ``fit_steps`` for ``"conv"``).
-        basis, mean: for the linear codec, an initial decoder ``(code', C·H·W)`` (e.g. PCA rows; the
-            first ``code`` rows are used, zero-padded if fewer) and mean image; default a small
-            random decoder and grey.
+        codec: ``"linear"`` or ``"conv"`` (``ebmm.energy.image_codecs``), built with ``codec_args``
+            (e.g. ``width``, ``fit_steps`` for ``"conv"``), or a codec built already, e.g.
+            ``LinearCodec(shape, code, basis=pca_rows, mean=mean_image)`` (its shape and code size
+            must be the energy's).
         beta, fit_weight, kappa, correct_scale: initial β, α, κ, λ (all learned, kept positive).
         novelty, priority: initial b and ε of the free-slot score (learned).
         empty_radius: σ, the radius around θ̄ = 0 within which a slot counts as free.
@@ -70,10 +85,8 @@ class CodecSlotEnergy(nn.Module):
         slots: int = 64,
         code: int = 36,
         window: int = 16,
-        codec: str = "linear",
+        codec: str | ImageCodec = "linear",
         codec_args: dict[str, Any] | None = None,
-        basis: torch.Tensor | None = None,
-        mean: torch.Tensor | None = None,
         beta: float = 1.0,
         fit_weight: float = 0.1,
         kappa: float = 1.0,
@@ -101,14 +114,7 @@ class CodecSlotEnergy(nn.Module):
         self.shape = tuple(int(s) for s in shape)
         self.window = window
         self.empty_radius = float(empty_radius)
-        if codec not in CODECS:
-            raise ValueError(f"codec must be one of {sorted(CODECS)}, got {codec!r}")
-        if codec == "linear":
-            self.codec: ImageCodec = LinearCodec(self.shape, code, basis=basis, mean=mean, **(codec_args or {}))
-        elif basis is not None or mean is not None:
-            raise ValueError(f"basis and mean start a linear codec; codec={codec!r} is trained by initialise()")
-        else:
-            self.codec = CODECS[codec](self.shape, code, **(codec_args or {}))
+        self.codec: ImageCodec = _codec(codec, codec_args, self.shape, code)
         self._register_load_state_dict_pre_hook(_rename_linear_decoder)
         self.memory = nn.Linear(code, slots, bias=False)
         nn.init.zeros_(self.memory.weight)
