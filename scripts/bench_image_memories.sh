@@ -5,7 +5,7 @@
 # (*_conv_codec_slots_c*) and the PCA codec (*_codec_slots_c*); every checkpoint also brings its
 # same-codec reference codec_nn[name].
 # Usage: [PARTS="omniglot cifar10 ... skimage64_refine omniglot_refine cifar10_refine omniglot_meta cifar10_meta omniglot_codec_baselines cifar10_codec_baselines"] \
-#        [BASELINE_RUNS=runs/codec_baselines] [CODES="36 72 144"] scripts/bench_image_memories.sh DATA_DIR [EPISODES]
+#        [BASELINE_RUNS=runs/codec_baselines] [CODES="36 72 144"] [META_CODES="36 72"] scripts/bench_image_memories.sh DATA_DIR [EPISODES]
 #   CODES: the code sizes of the *_codec_baselines parts (other than all three: results file *_c144 etc.);
 #   SUFFIX overrides that results-file suffix.
 #   PARTS picks the parts to run (e.g. two invocations side by side on a 2-core machine).
@@ -71,14 +71,16 @@ for dataset in omniglot cifar10; do
         --json results/images/${dataset}_refine.json --plot results/images/${dataset}_refine.png
   fi
 done
-# The meta-learned memories at 2,304 floats (*_conv_codec_refine_meta_c36: write, refine and read
-# scalars after second-order meta-training, codec frozen) beside the shipped *_conv_codec_refine_c36
-# they started from, on the same episodes as *_refine.json.
+# The meta-learned memories (*_conv_codec_refine_meta_c{36,72}: write, refine and read scalars after
+# second-order meta-training, codec frozen) beside the shipped *_conv_codec_refine_c* they started
+# from, on the same episodes as *_refine.json; META_CODES picks the sizes (default 36).
 for dataset in omniglot cifar10; do
   if [[ $parts == *" ${dataset}_meta "* ]]; then
-    ebmm bench images --dataset "$dataset" --data-dir "$data" "${common[@]}" --no-train-gap --codec-sizes 2304 \
-        --checkpoints checkpoints/${dataset}_conv_codec_refine_meta_c36 checkpoints/${dataset}_conv_codec_refine_c36 \
-        --json results/images/${dataset}_meta_c36.json --plot results/images/${dataset}_meta_c36.png
+    for code in ${META_CODES:-36}; do
+      ebmm bench images --dataset "$dataset" --data-dir "$data" "${common[@]}" --no-train-gap --codec-sizes $((64 * code)) \
+          --checkpoints checkpoints/${dataset}_conv_codec_refine_meta_c$code checkpoints/${dataset}_conv_codec_refine_c$code \
+          --json results/images/${dataset}_meta_c$code.json --plot results/images/${dataset}_meta_c$code.png
+    done
   fi
 done
 . "$(dirname "$0")/common.sh"  # complete
