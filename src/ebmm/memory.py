@@ -4,11 +4,11 @@ Writing (docs/method.md#writing): from the meta-learned initial fast weights θ�
 
     θ^(t+1) = θ^(t) − Σ_k r^(t)_{p,k} ∇_p term_k,   terms: E(x), ‖∇_x E(x)‖², ‖θ − θ̄‖²
 
-with one softplus-positive rate per write step × writable tensor × term (``ebmm.rules.WriteRule``). An
-online write (``WriteRule.chunk``) takes the T steps for each chunk of patterns in turn; a
+with one softplus-positive rate per write step × writable tensor × term (``ebmm.rules.WriteRule``).
+An online write (``WriteRule.chunk``) takes the T steps for each chunk of patterns in turn; a
 ``RefineRule`` of R steps then descends the same writing loss over all N patterns together, with
-its own rates and Nesterov momentum μ (v ← μv − Δ(θ + μv), θ ← θ + v): the slots an online write filled one
-pattern at a time are then fitted jointly (docs/method.md#refining-a-write). ∇_θ E comes from the same
+its own rates and Nesterov momentum μ (v ← μv − Δ(θ + μv), θ ← θ + v): the slots an online write
+filled one pattern at a time are then fitted jointly (docs/method.md#refining-a-write). ∇_θ E comes from the same
 backward pass that computes ∇_x E, ∇_θ‖∇_x E‖² from one more (double-)backward pass, and the prior
 term's gradient is analytic, 2(θ − θ̄): one backward pass over θ per step.
 
@@ -115,10 +115,10 @@ class EnergyMemory(nn.Module):
     Arguments:
         energy: any module mapping ``(..., *pattern_shape)`` to energies ``(...)``.
         pattern_shape: the shape of one pattern, e.g. ``(128,)``.
-        write: the write rule (``ebmm.rules.WriteRule``; ``None``: its defaults, the paper's): T steps, loss terms, initial rates,
-            reduction over patterns, batch or online (``chunk``).
-        read: the read rule (``ebmm.rules.ReadRule``; ``None``: its defaults): K projected Nesterov steps and where their
-            learned step sizes and momenta start.
+        write: the write rule (``ebmm.rules.WriteRule``; ``None``: its defaults, the paper's): T steps,
+            loss terms, initial rates, reduction over patterns, batch or online (``chunk``).
+        read: the read rule (``ebmm.rules.ReadRule``; ``None``: its defaults): K projected Nesterov
+            steps, where their learned step sizes and momenta start, and an optional temperature.
         refine: ``None`` or a ``RefineRule``: R more steps on all N patterns together after the write,
             with their own learned rates and Nesterov momentum.
         writable: predicate over parameter names choosing the fast weights (default: modules named
