@@ -112,6 +112,7 @@ def test_validate_checks_a_directly_built_model() -> None:
     ("model.read_steps=0", "model.read_steps"),
     ("model.momentum_init=1", r"model.momentum_init must lie in \(0, 1\)"),
     ("model.read_step_init=0", "model.read_step_init must be positive"),
+    ("model.read_temperature=-0.5", r"model.read_temperature must be a finite number >= 0"),
     ("task.patterns=[4, -1]", "task.patterns"),
     ("train.eval_patterns=[]", "train.eval_patterns"),
 ])

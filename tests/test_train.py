@@ -333,6 +333,18 @@ def test_init_from_starts_a_new_run_from_a_checkpoints_parameters(tmp_path: Path
         train(other, tmp_path / "other", quiet=True)
 
 
+def test_init_from_with_a_read_temperature_loads_every_parameter(tmp_path: Path) -> None:
+    """A temperature sets no parameter: a stochastic run starts from all of a deterministic one's."""
+    base = train(tiny_config(), tmp_path / "base", quiet=True)
+    noisy = tiny_config(f"train.init_from={base.run_dir}", "model.read_temperature=0.01")
+    train(noisy, tmp_path / "noisy", quiet=True, max_steps=0)
+    before, after = tensors_of(tmp_path / "base", "model.safetensors"), tensors_of(tmp_path / "noisy", "model.safetensors")
+    for name, value in before.items():
+        torch.testing.assert_close(after[name], value, atol=0, rtol=0)
+    loaded, config = load_memory(tmp_path / "noisy")
+    assert config.ebmm_model("test").read_temperature == 0.01 and loaded.read_rule.temperature == 0.01  # type: ignore[union-attr]
+
+
 def test_init_from_with_other_write_rules_takes_the_energy_only(tmp_path: Path) -> None:
     base = train(tiny_config(), tmp_path / "base", quiet=True)
     refined = tiny_config(f"train.init_from={base.run_dir}", "model.refine_steps=2", "model.read_step_init=0.3")

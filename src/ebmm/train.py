@@ -15,6 +15,7 @@ averaged over ranks and so mean the same as in a single-process run.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import json
 import math
@@ -33,7 +34,7 @@ from tqdm import tqdm
 from ebmm import distributed
 from ebmm.build import build_memory, check_device
 from ebmm.checkpoint import load_json, load_tensors, save_json, save_tensors
-from ebmm.config import Config, EBMMConfig, config_from_dict
+from ebmm.config import Config, EBMMConfig, ModelConfig, config_from_dict
 from ebmm.protocol import GradMode, TrainableMemory
 from ebmm.run_folder import CheckpointFolder, RunFolder
 from ebmm.tasks import METRICS, BinaryTask, ImageTask, build_task, evaluate
@@ -131,7 +132,8 @@ class _MetaLoss(nn.Module):
 def _initialise_from(memory: TrainableMemory, config: Config, device: torch.device) -> None:
     """Load the parameters of ``train.init_from``'s checkpoint.
 
-    With the same model config, every parameter. With the same energy (``energy``, pattern shape)
+    With the same model config (up to fields that set no parameter, e.g. ``read_temperature``), every
+    parameter. With the same energy (``energy``, pattern shape)
     but other write/read fields (e.g. refine steps added to a trained memory), the energy's
     parameters only: the write and read rules start from this run's config. ``energy_args`` may
     differ too when the energy's parameters still fit: a parameter whose initial value an option sets
@@ -143,7 +145,7 @@ def _initialise_from(memory: TrainableMemory, config: Config, device: torch.devi
     folder = CheckpointFolder(resolve_checkpoint(config.train.init_from))
     saved = config_from_dict(load_json(folder.config))
     tensors = load_tensors(folder.model, device=device)
-    if saved.model == config.model:
+    if _without_settings(saved.model) == _without_settings(config.model):
         memory.load_state_dict(tensors)
         return
     model, old = config.model, saved.model
@@ -160,6 +162,18 @@ def _initialise_from(memory: TrainableMemory, config: Config, device: torch.devi
         raise ValueError(f"train.init_from={config.train.init_from}: its energy's parameters do not fit this run's "
                          f"energy (model.energy_args {getattr(old, 'energy_args', None)} there, {model.energy_args} "
                          f"here): {error}") from error
+
+
+PARAMETER_FREE_FIELDS = ("read_temperature",)  # [model] fields that set no parameter's shape or initial value
+
+
+def _without_settings(model: ModelConfig) -> ModelConfig:
+    """``model`` with the fields of ``PARAMETER_FREE_FIELDS`` at their defaults: two configs equal this
+    way build memories with the same parameters (e.g. a stochastic read of a deterministic checkpoint)."""
+    if not isinstance(model, EBMMConfig):
+        return model
+    defaults = EBMMConfig()
+    return dataclasses.replace(model, **{name: getattr(defaults, name) for name in PARAMETER_FREE_FIELDS})
 
 
 def _initialise_from_data(memory: TrainableMemory, task: Any, device: torch.device) -> None:
