@@ -194,3 +194,16 @@ def test_curves_table_merges_a_reference_equal_over_two_families_codecs() -> Non
     assert table[2:] == ["| EBMM `om_refine_c36` | 5.00 |", "| EBMM `om_slots_c36` | 10.00 |",
                          "| codec_nn[om_refine] = codec_nn[om_slots] | 9.90 |",
                          "| hopfield_codec[om_refine] | 86.00 |", "| hopfield_codec[om_slots] | 85.00 |"]
+
+
+def test_specificity_table_merges_a_reference_equal_over_two_checkpoints_codecs() -> None:
+    from ebmm.bench.report import specificity_markdown
+
+    def cell(mean: float) -> dict:
+        return {"64": {"mean": mean, "unrelated": 90.0, "memory_floats": 2304, "memory_bits": 73728}}
+
+    results = {"a_c36": cell(5.0), "b_c36": cell(10.0), "codec_nn[a_c36]": cell(9.9), "codec_nn[b_c36]": cell(9.9),
+               "codec_nn[c_c36]": cell(8.0)}
+    table = specificity_markdown({"checkpoints": {"a_c36": {}, "b_c36": {}}, "results": results}).splitlines()
+    labels = [line.split(" | ")[0].removeprefix("| ") for line in table[2:]]
+    assert labels == ["EBMM `a_c36`", "EBMM `b_c36`", "codec_nn[a_c36] = codec_nn[b_c36]", "codec_nn[c_c36]"]

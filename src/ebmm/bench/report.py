@@ -77,7 +77,9 @@ def specificity_markdown(result: dict[str, Any], count: str | None = None) -> st
     """The controls of an image or string benchmark run with specificity (and quantised reads): per
     model, the error after the right write, after an unrelated write, with nothing written, their
     ratio, and the error with the written state stored in 8 and 4 bits, each with its memory in bits.
-    ``count``: the memory load N shown (default: the largest in the file)."""
+    ``count``: the memory load N shown (default: the largest in the file). A reference row equal in
+    every cell to the same reference over an earlier checkpoint's codec is merged into that row
+    (``codec_nn[a] = codec_nn[b]``), as in ``curves_markdown``."""
     rows = result["results"]
     counts = list(next(iter(rows.values())).keys())
     if count is not None and count not in counts:
@@ -88,6 +90,7 @@ def specificity_markdown(result: dict[str, Any], count: str | None = None) -> st
     head = ["model", "memory floats", "memory bits", "right", "unrelated", "nothing", "right ÷ unrelated",
             *[f"{d}-bit state (bits)" for d in depths]]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    rows_out: list[list[Any]] = []  # [reference or None, label, cells]
     for name, row in rows.items():
         cell = row[count]
         if "unrelated" not in cell or name == "query" or name.endswith(" (no write)"):
@@ -97,9 +100,15 @@ def specificity_markdown(result: dict[str, Any], count: str | None = None) -> st
         ratio = f"{cell['right_over_unrelated']:.2f}" if "right_over_unrelated" in cell else "–"
         quantized = [f"{cell['quantized'][d]['mean']:.2f} ({cell['quantized'][d]['memory_bits']:,})"
                      if d in cell.get("quantized", {}) else "–" for d in depths]
-        values = [label, f"{int(cell['memory_floats']):,}", f"{int(cell['memory_bits']):,}", f"{cell['mean']:.2f}",
+        values = [f"{int(cell['memory_floats']):,}", f"{int(cell['memory_bits']):,}", f"{cell['mean']:.2f}",
                   f"{cell['unrelated']:.2f}", nothing, ratio, *quantized]
-        lines.append("| " + " | ".join(values) + " |")
+        reference = name.split("[")[0] if name.startswith(("codec_nn[", "hopfield_codec[")) else None
+        twin = next((row for row in rows_out if reference and row[0] == reference and row[2] == values), None)
+        if twin is not None:  # the same reference over another checkpoint's codec, equal in every cell: one row
+            twin[1] += f" = {label}"
+            continue
+        rows_out.append([reference, label, values])
+    lines += ["| " + " | ".join([label, *values]) + " |" for _, label, values in rows_out]
     return "\n".join(lines)
 
 
