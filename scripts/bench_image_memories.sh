@@ -71,7 +71,7 @@ for dataset in omniglot cifar10; do
         --json results/images/${dataset}_refine.json --plot results/images/${dataset}_refine.png
   fi
 done
-# The meta-learned memories (*_conv_codec_refine_meta_c*: write, refine and read scalars after
+# The meta-learned memories (*_conv_codec_refine_meta_c{36,72}: write, refine and read scalars after
 # second-order meta-training, codec frozen) beside the shipped *_conv_codec_refine_c* they started
 # from, on the same episodes as *_refine.json; META_CODES picks the sizes (default 36).
 for dataset in omniglot cifar10; do
