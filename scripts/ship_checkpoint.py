@@ -21,8 +21,8 @@ def codec_line(energy_args: dict, init_from: str = "") -> str:
     """A line on the codec a codec-slot energy fitted before meta-training (empty for other energies), or
     on the checkpoint whose energy the run started from (``train.init_from``)."""
     if init_from:
-        return (f"- Start: the energy of `{init_from}` (`train.init_from`: its codec and scalars, not refitted;\n"
-                f"  the write and read rules from this config).\n")
+        return (f"- Start: `{init_from}` (`train.init_from`, not refitted): all its parameters when its model\n"
+                f"  config equals this run's, else its energy's, with the write and read rules from this config.\n")
     if energy_args.get("codec") != "conv":
         return ""
     fit = {"fit_steps": 2000, "fit_batch": 64, "fit_shift": 2, "fit_holdout": 0.1, **energy_args.get("codec_args", {})}
