@@ -216,6 +216,10 @@ def test_batched_reference_rejects_what_it_does_not_cover() -> None:
     memory.write_rule = dataclasses.replace(memory.write_rule, chunk=2)
     with pytest.raises(ValueError, match="write_chunk"):
         reference_episode_loss(memory, patterns, queries)
+    memory.write_rule = dataclasses.replace(memory.write_rule, chunk=None)
+    memory.read_rule = dataclasses.replace(memory.read_rule, temperature=0.1)
+    with pytest.raises(ValueError, match="reads deterministically"):
+        reference_episode_loss(memory, patterns, queries)
 
 
 def test_count_flops_counts_products_of_every_backward_pass() -> None:

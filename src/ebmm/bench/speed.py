@@ -302,6 +302,9 @@ def reference_episode_loss(
     if memory.write_chunk is not None or memory.refine_steps:
         raise ValueError("the reference writes all N patterns at once in T plain steps; it has no online "
                          "(write_chunk) write and no refine steps")
+    if memory.read_rule.temperature:
+        raise ValueError("the reference reads deterministically; this memory's read has a temperature "
+                         f"({memory.read_rule.temperature}): time it with model.read_temperature = 0")
     energy = energy or module_energy(memory)
     episodes, count = patterns.shape[:2]
     total = patterns.new_zeros(())
@@ -314,9 +317,11 @@ def reference_episode_loss(
 
 
 def has_reference(config: Config) -> bool:
-    """Whether ``reference_step`` is timed for ``config``: an EBMM batch write with a second-order step."""
+    """Whether ``reference_step`` is timed for ``config``: an EBMM batch write without refine steps, a
+    deterministic read and a second-order step (what ``reference_episode_loss`` covers)."""
     model = config.model
-    return isinstance(model, EBMMConfig) and not model.write_chunk and config.train.grad_mode == "second_order"
+    return (isinstance(model, EBMMConfig) and not model.write_chunk and not model.refine_steps
+            and not model.read_temperature and config.train.grad_mode == "second_order")
 
 
 def phase_names(config: Config, naive: bool, compile: bool, channels_last: bool, truncate: int) -> list[str]:
