@@ -73,6 +73,19 @@ def images_markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _add_row(rows: list[list[Any]], name: str, label: str, values: list[str]) -> None:
+    """Append ``[reference, label, values]`` to ``rows``, unless ``name`` is a same-codec reference
+    (``codec_nn[...]``, ``hopfield_codec[...]``) equal in every cell to the same reference over an
+    earlier codec: that row's label then gains `` = label`` (a refined and an unrefined checkpoint
+    share their codec, so their references are one row)."""
+    reference = name.split("[")[0] if name.startswith(("codec_nn[", "hopfield_codec[")) else None
+    twin = next((row for row in rows if reference and row[0] == reference and row[2] == values), None)
+    if twin is not None:
+        twin[1] += f" = {label}"
+    else:
+        rows.append([reference, label, values])
+
+
 def specificity_markdown(result: dict[str, Any], count: str | None = None) -> str:
     """The controls of an image or string benchmark run with specificity (and quantised reads): per
     model, the error after the right write, after an unrelated write, with nothing written, their
@@ -102,12 +115,7 @@ def specificity_markdown(result: dict[str, Any], count: str | None = None) -> st
                      if d in cell.get("quantized", {}) else "–" for d in depths]
         values = [f"{int(cell['memory_floats']):,}", f"{int(cell['memory_bits']):,}", f"{cell['mean']:.2f}",
                   f"{cell['unrelated']:.2f}", nothing, ratio, *quantized]
-        reference = name.split("[")[0] if name.startswith(("codec_nn[", "hopfield_codec[")) else None
-        twin = next((row for row in rows_out if reference and row[0] == reference and row[2] == values), None)
-        if twin is not None:  # the same reference over another checkpoint's codec, equal in every cell: one row
-            twin[1] += f" = {label}"
-            continue
-        rows_out.append([reference, label, values])
+        _add_row(rows_out, name, label, values)
     lines += ["| " + " | ".join([label, *values]) + " |" for _, label, values in rows_out]
     return "\n".join(lines)
 
@@ -145,12 +153,7 @@ def curves_markdown(result: dict[str, Any]) -> str:
             label = f"EBMM `{members[family][0] if len(members[family]) == 1 else family + '_*'}`"
         values = [f"{cells[s]['mean']:.2f} / {cells[s]['unrelated']:.1f}" if s in cells and "unrelated" in cells[s]
                   else f"{cells[s]['mean']:.2f}" if s in cells else "–" for s in sizes]
-        reference = family.split("[")[0] if family.startswith(("codec_nn[", "hopfield_codec[")) else None
-        twin = next((row for row in rows_out if reference and row[0] == reference and row[2] == values), None)
-        if twin is not None:  # the same reference over another family's codec, equal in every cell: one row
-            twin[1] += f" = {label}"
-            continue
-        rows_out.append([reference, label, values])
+        _add_row(rows_out, family, label, values)
     lines += [f"| {label} | " + " | ".join(values) + " |" for _, label, values in rows_out]
     if paper:
         nearest = [min((abs(f - s), f) for f in paper)[1] for s in sizes]  # the paper size nearest each
