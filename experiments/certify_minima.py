@@ -22,13 +22,12 @@ from typing import Any
 
 import torch
 
-from ebmm.bench.harness import git_revision
 from ebmm.build import load_memory
 from ebmm.certify import MinimumCertificate, certify_minima
-from ebmm.checkpoint import save_json
 from ebmm.data import ImageSet, load_images, sample_episodes
 from ebmm.data.binary import random_binary_patterns
 from ebmm.memory import EnergyMemory
+from experiments.study_output import finish_study
 
 
 def summary(certificate: MinimumCertificate, tolerance: float) -> dict[str, float | None]:
@@ -100,14 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     images = None if args.dataset is None else load_images(args.dataset, args.data_dir, "test")
     result = certify_study(memory, [int(n) for n in args.patterns.split(",")], args.episodes, args.seed, args.tolerance,
                            images)
-    given = sys.argv[1:] if argv is None else argv
-    result = {"command": " ".join(["python -m experiments.certify_minima", *given]), "git_revision": git_revision(),
-              "checkpoint": args.checkpoint, **result}
-    print(markdown(result))
-    if args.json:
-        save_json(args.json, result)
-        print(f"wrote {args.json}")
-    return 0
+    return finish_study("experiments.certify_minima", argv, args.checkpoint, result, markdown, args.json)
 
 
 if __name__ == "__main__":

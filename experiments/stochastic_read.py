@@ -28,13 +28,12 @@ from typing import Any
 
 import torch
 
-from ebmm.bench.harness import git_revision
 from ebmm.build import load_memory
-from ebmm.checkpoint import save_json
 from ebmm.config import Config
 from ebmm.corruption import build_corruption
 from ebmm.data.binary import random_binary_patterns
 from ebmm.memory import EnergyMemory
+from experiments.study_output import finish_study
 
 
 def ambiguous_episodes(episodes: int, pairs: int, dim: int, shown: int, generator: torch.Generator
@@ -117,13 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     temperatures = [float(t) for t in args.temperatures.split(",")]
     result = stochastic_read_study(memory, config, temperatures, args.episodes, args.pairs, args.shown, args.samples,
                                    args.control_patterns, args.seed)
-    result = {"command": " ".join(["python -m experiments.stochastic_read", *(argv if argv is not None else sys.argv[1:])]),
-              "git_revision": git_revision(), "checkpoint": args.checkpoint, **result}
-    print(markdown(result))
-    if args.json:
-        save_json(args.json, result)
-        print(f"wrote {args.json}")
-    return 0
+    return finish_study("experiments.stochastic_read", argv, args.checkpoint, result, markdown, args.json)
 
 
 if __name__ == "__main__":
