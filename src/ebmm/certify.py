@@ -13,9 +13,9 @@ sufficient conditions at x, with g = ∇ₓE(x) and H = ∇²ₓE(x):
    2. makes x a *strict* local minimum over the box, and a projected read started near enough to
    x returns to it.
 
-H is formed exactly on the free coordinates (one Hessian-vector product per coordinate, shared
-by all patterns, since each pattern's energy depends on that pattern alone) and its smallest
-eigenvalue taken in float64 (``curvature``); it counts as positive above ``relative`` times the
+H is formed exactly (one Hessian-vector product per coordinate, shared by all patterns, since each
+pattern's energy depends on that pattern alone), restricted to the free coordinates, and its
+smallest eigenvalue taken in float64 (``curvature``); it counts as positive above ``relative`` times the
 largest eigenvalue's magnitude, so that a flat direction (e.g. one the energy never looks at) is not
 certified by rounding. A failed certificate does not prove that x is not a minimum: a flat direction
 leaves it undecided. The certificate is for the energy as the read sees it (``reading`` set, the

@@ -110,7 +110,7 @@ def _check_baseline_args(model: BaselineConfig) -> None:
 
 def _check_ebmm_fields(model: EBMMConfig) -> None:
     """The ranges ``EnergyMemory`` needs, checked before anything is built."""
-    from ebmm.rules import WRITE_TERMS
+    from ebmm.rules import WRITE_TERMS, check_temperature
 
     if model.write_steps < 1 or model.read_steps < 1:
         raise ValueError(f"model.write_steps and model.read_steps must be >= 1, got {model.write_steps}, {model.read_steps}")
@@ -138,6 +138,4 @@ def _check_ebmm_fields(model: EBMMConfig) -> None:
     for name in ("read_step_decay_init", "momentum_init", "momentum_decay_init"):
         if not 0.0 < getattr(model, name) < 1.0:
             raise ValueError(f"model.{name} must lie in (0, 1), got {getattr(model, name)}")
-    if not 0.0 <= model.read_temperature < float("inf"):
-        raise ValueError(f"model.read_temperature must be a finite number >= 0 (0: deterministic read), got "
-                         f"{model.read_temperature}")
+    check_temperature(model.read_temperature, "model.read_temperature")

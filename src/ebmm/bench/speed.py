@@ -779,6 +779,7 @@ def _phase_summary(results: list[dict[str, Any]], flops: int, dtype: str) -> dic
     # the same products, each timed alone at its own shapes: what the matmuls cost at this step's sizes
     replayed = [r["shape_floor_ms"] for r in results if r.get("shape_floor_ms") is not None]
     shape_floor = statistics.median(replayed) if replayed else None
+    shape_floor = shape_floor or None  # 0: the step had no product replay_floor_ms replays (e.g. convolutions only)
     return {"processes": len(results), "torch_threads": results[0]["torch_threads"], "median_ms": median,
             "min_ms": min(t for r in results for t in r["times_ms"]),
             "steps_per_s": steps / wall if len(results) > 1 else 1000.0 / median,
@@ -888,8 +889,8 @@ def run_speed_analysis(
             dtype = "bfloat16" if variant != base else "float32"
             timed[name] = {"variant": variant, **_phase_summary(results, flops[base], dtype)}
             print(f"  {name}: {timed[name]['median_ms']:.0f} ms, {timed[name]['steps_per_s']:.2f} steps/s, "
-                  f"{timed[name]['over_floor']:.2f}x the FLOP floor, {timed[name]['over_shape_floor']:.2f}x its "
-                  "products alone", flush=True)
+                  f"{timed[name]['over_floor']:.2f}x the FLOP floor, {_optional(timed[name]['over_shape_floor'], '.2f')}x "
+                  "its products alone", flush=True)
         torch.set_num_threads(1)
         accuracy = bf16_accuracy(config, device) if bf16 else None
     finally:

@@ -41,13 +41,13 @@ import torch
 from torch import nn
 
 from ebmm.energy.free_slots import close_free_slots, free_slot_scores, half_squared_distances, written_slots
-from ebmm.energy.image_codecs import CODECS, ConvCodec, ImageCodec, LinearCodec
+from ebmm.energy.image_codecs import CODECS, ImageCodec
 from ebmm.energy.window_sums import window_sums
 
 
 def _codec(codec: str | ImageCodec, codec_args: dict[str, Any] | None, shape: tuple[int, ...], code: int) -> ImageCodec:
     """The codec ``codec`` names (built with ``codec_args``) or is, checked against the energy's shape and code."""
-    if isinstance(codec, (LinearCodec, ConvCodec)):
+    if isinstance(codec, ImageCodec):  # LinearCodec | ConvCodec
         if codec_args:
             raise ValueError("codec_args build a codec named by a string; this codec is built already")
         with torch.no_grad():
